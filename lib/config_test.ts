@@ -1,0 +1,252 @@
+import assert from "node:assert/strict";
+import {
+  DEFAULT_ARI_HTTP_URL,
+  DEFAULT_ARI_WEBSOCKET_URL,
+  DEFAULT_NATS_URL,
+  helpText,
+  loadConfig,
+  type LoadConfigOptions,
+  type ProxyConfig,
+  redactConfig,
+} from "./config.ts";
+
+const REQUIRED_ENV = {
+  ARI_APPLICATION: "envapp",
+  ARI_USERNAME: "proxy",
+  ARI_PASSWORD: "secret",
+};
+
+function load(
+  partial: Partial<LoadConfigOptions> & { files?: Record<string, string> },
+) {
+  const { files = {}, ...rest } = partial;
+  return loadConfig({
+    args: [],
+    env: {},
+    homeDir: "/home/u",
+    readTextFile: (path) => files[path],
+    ...rest,
+  });
+}
+
+function config(
+  partial: Partial<LoadConfigOptions> & { files?: Record<string, string> },
+): ProxyConfig {
+  const result = load(partial);
+  if (result.type !== "config") {
+    throw new Error(`Expected a config, got ${JSON.stringify(result)}`);
+  }
+  return result.config;
+}
+
+Deno.test("loadConfig() applies Go defaults", () => {
+  const c = config({ env: REQUIRED_ENV });
+  assert.equal(c.ari.httpUrl, DEFAULT_ARI_HTTP_URL);
+  assert.equal(c.ari.websocketUrl, DEFAULT_ARI_WEBSOCKET_URL);
+  assert.deepEqual(c.nats.servers, [DEFAULT_NATS_URL]);
+  assert.equal(c.prefix, "ari.");
+  assert.equal(c.verbose, false);
+  assert.equal(c.logFormat, "json");
+  assert.equal(c.nats.name, "ari-proxy-envapp");
+});
+
+Deno.test("loadConfig() reads the Go environment variable names", () => {
+  const c = config({
+    env: {
+      ...REQUIRED_ENV,
+      ARI_HTTP_URL: "http://pbx:8088/ari",
+      ARI_WEBSOCKET_URL: "ws://pbx:8088/ari/events",
+      MESSAGEBUS_URL: "nats://a:4222,nats://b:4222",
+      VERBOSE: "true",
+    },
+  });
+  assert.deepEqual(c.ari, {
+    application: "envapp",
+    username: "proxy",
+    password: "secret",
+    httpUrl: "http://pbx:8088/ari",
+    websocketUrl: "ws://pbx:8088/ari/events",
+  });
+  assert.deepEqual(c.nats.servers, ["nats://a:4222", "nats://b:4222"]);
+  assert.equal(c.verbose, true);
+});
+
+Deno.test("loadConfig() accepts the Go flag names", () => {
+  const c = config({
+    args: [
+      "--ari.application",
+      "flagapp",
+      "--ari.username=u",
+      "--ari.password",
+      "p",
+      "--ari.http_url",
+      "https://pbx/ari",
+      "--ari.websocket_url",
+      "wss://pbx/ari/events",
+      "--nats.url",
+      "nats://n:4222",
+      "-v",
+    ],
+  });
+  assert.equal(c.ari.application, "flagapp");
+  assert.equal(c.ari.httpUrl, "https://pbx/ari");
+  assert.deepEqual(c.nats.servers, ["nats://n:4222"]);
+  assert.equal(c.verbose, true);
+});
+
+Deno.test("loadConfig() ranks flag over environment over file over default", () => {
+  const files = {
+    "/home/u/.ari-proxy.yaml": [
+      "ari:",
+      "  application: fileapp",
+      "  username: fileuser",
+      "  password: filepass",
+      "  http_url: http://file:8088/ari",
+      "messagebus:",
+      "  url: nats://file:4222",
+    ].join("\n"),
+  };
+  const c = config({
+    files,
+    args: ["--ari.application", "flagapp"],
+    env: { ARI_USERNAME: "envuser" },
+  });
+  assert.equal(c.ari.application, "flagapp");
+  assert.equal(c.ari.username, "envuser");
+  assert.equal(c.ari.password, "filepass");
+  assert.equal(c.ari.httpUrl, "http://file:8088/ari");
+  assert.equal(c.ari.websocketUrl, DEFAULT_ARI_WEBSOCKET_URL);
+  assert.deepEqual(c.nats.servers, ["nats://file:4222"]);
+  assert.equal(c.configFile, "/home/u/.ari-proxy.yaml");
+});
+
+Deno.test("loadConfig() reads --config files with dotted keys", () => {
+  const c = config({
+    args: ["--config", "/etc/proxy.yaml"],
+    files: {
+      "/etc/proxy.yaml":
+        "ari.application: dotted\nari.username: u\nari.password: p\nverbose: true\n",
+    },
+  });
+  assert.equal(c.ari.application, "dotted");
+  assert.equal(c.verbose, true);
+});
+
+Deno.test("loadConfig() reports a missing explicit config file", () => {
+  const r = load({ args: ["--config", "/nope.yaml"], env: REQUIRED_ENV });
+  assert.equal(r.type, "error");
+  assert.match(
+    r.type === "error" ? r.message : "",
+    /"\/nope\.yaml".*not found/,
+  );
+});
+
+Deno.test("loadConfig() reports invalid YAML with the file name", () => {
+  const r = load({
+    env: REQUIRED_ENV,
+    files: { "/home/u/.ari-proxy.yaml": "ari: [unclosed" },
+  });
+  assert.equal(r.type, "error");
+  assert.match(r.type === "error" ? r.message : "", /Invalid config file/);
+});
+
+Deno.test("loadConfig() names every missing required setting in one line", () => {
+  const r = load({});
+  assert.equal(r.type, "error");
+  const message = r.type === "error" ? r.message : "";
+  assert.match(message, /ARI_APPLICATION/);
+  assert.match(message, /ARI_USERNAME/);
+  assert.match(message, /ARI_PASSWORD/);
+  assert.equal(message.includes("\n"), false);
+});
+
+Deno.test("loadConfig() rejects unknown flags and bad URLs", () => {
+  assert.equal(load({ args: ["--nope"], env: REQUIRED_ENV }).type, "error");
+  const r = load({ env: { ...REQUIRED_ENV, ARI_HTTP_URL: "ftp://x" } });
+  assert.equal(r.type, "error");
+  assert.match(r.type === "error" ? r.message : "", /ari\.http_url/);
+  assert.equal(
+    load({ env: { ...REQUIRED_ENV, ARI_APPLICATION: "a.b" } }).type,
+    "error",
+  );
+});
+
+Deno.test("loadConfig() handles our additions: prefix, NATS credentials, TLS", () => {
+  const c = config({
+    env: REQUIRED_ENV,
+    args: [
+      "--prefix",
+      "pbx",
+      "--nats.user",
+      "nu",
+      "--nats.password",
+      "np",
+      "--nats.tls_ca",
+      "/ca.pem",
+      "--nats.name",
+      "edge-1",
+    ],
+  });
+  assert.equal(c.prefix, "pbx.");
+  assert.equal(c.nats.user, "nu");
+  assert.equal(c.nats.password, "np");
+  assert.deepEqual(c.nats.tls, { caFile: "/ca.pem" });
+  assert.equal(c.nats.name, "edge-1");
+  assert.equal(
+    load({ env: REQUIRED_ENV, args: ["--nats.tls_cert", "/c.pem"] }).type,
+    "error",
+  );
+  assert.equal(
+    load({ env: REQUIRED_ENV, args: ["--nats.token", "t", "--nats.user", "u"] })
+      .type,
+    "error",
+  );
+});
+
+Deno.test("loadConfig() follows Kubernetes NATS service variables like Go", () => {
+  const c = config({
+    env: {
+      ...REQUIRED_ENV,
+      NATS_SERVICE_HOST: "10.0.0.5",
+      NATS_SERVICE_PORT_CLIENT: "4223",
+    },
+  });
+  assert.deepEqual(c.nats.servers, ["nats://10.0.0.5:4223"]);
+});
+
+Deno.test("loadConfig() answers --help and --version", () => {
+  assert.equal(load({ args: ["--help"] }).type, "help");
+  assert.equal(load({ args: ["-V"] }).type, "version");
+  const text = helpText("9.9.9");
+  for (
+    const name of [
+      "--ari.application",
+      "--ari.username",
+      "--ari.password",
+      "--ari.http_url",
+      "--ari.websocket_url",
+      "--messagebus.url",
+      "--nats.url",
+      "--verbose",
+      "--config",
+      "--version",
+      "--prefix",
+      "MESSAGEBUS_URL",
+    ]
+  ) assert.ok(text.includes(name), `help mentions ${name}`);
+});
+
+Deno.test("redactConfig() hides passwords and tokens", () => {
+  const c = config({
+    env: {
+      ...REQUIRED_ENV,
+      NATS_TOKEN: "tok",
+      MESSAGEBUS_URL: "nats://u:pw@host:4222",
+    },
+  });
+  const text = JSON.stringify(redactConfig(c));
+  assert.equal(text.includes("secret"), false);
+  assert.equal(text.includes('tok"'), false);
+  assert.equal(text.includes(":pw@"), false);
+  assert.equal(c.ari.password, "secret", "the original is not modified");
+});
