@@ -56,6 +56,8 @@ export class AriHttpError extends Error {
   readonly ariMessage: string;
 
   /**
+   * Creates the error.
+   *
    * @param ariMessage Asterisk's own message.
    * @param options Status, method, path and an optional cause.
    */
@@ -94,7 +96,11 @@ export class TimeoutError extends Error {
   /** What timed out. */
   readonly operation: string;
 
-  /** @param options Timeout, operation and an optional cause. */
+  /**
+   * Creates the error.
+   *
+   * @param options Timeout, operation and an optional cause.
+   */
   constructor(options: TimeoutErrorOptions) {
     const { timeout, operation, ...rest } = options;
     super(`Timed out after ${timeout} ms: ${operation}`, rest);
@@ -119,6 +125,8 @@ export class ConnectionError extends Error {
   readonly target: string;
 
   /**
+   * Creates the error.
+   *
    * @param message What failed.
    * @param options The target and an optional cause.
    */
@@ -144,7 +152,11 @@ export class ClosedConnectionError extends Error {
   /** What was closed. */
   readonly resource: string;
 
-  /** @param resource What was closed, e.g. "ARI client". */
+  /**
+   * Creates the error.
+   *
+   * @param resource What was closed, e.g. "ARI client".
+   */
   constructor(resource: string, options?: ErrorOptions) {
     super(`Cannot use ${resource}: it is closed`, options);
     this.name = "ClosedConnectionError";
@@ -192,6 +204,8 @@ export class ProtocolError extends Error {
   readonly field: string | undefined;
 
   /**
+   * Creates a protocol error.
+   *
    * @param message Human-readable description.
    * @param options Code, kind, field and an optional cause.
    */
@@ -226,6 +240,8 @@ export class RemoteError extends Error {
   readonly status: number | undefined;
 
   /**
+   * Creates the error.
+   *
    * @param remoteMessage The `error` text of the response.
    * @param options Kind, optional status and cause.
    */
@@ -257,7 +273,11 @@ export class NotImplementedError extends Error {
   /** The kind the server lacks. */
   readonly kind: string;
 
-  /** @param kind The request kind the server does not implement. */
+  /**
+   * Creates the error.
+   *
+   * @param kind The request kind the server does not implement.
+   */
   constructor(kind: string, options?: ErrorOptions) {
     super(
       `Cannot perform "${kind}": the proxy does not implement this operation`,

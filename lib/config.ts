@@ -549,7 +549,10 @@ export function loadConfig(options: LoadConfigOptions): LoadConfigResult {
  * @example
  * ```ts
  * import { redactConfig, type ProxyConfig } from "./config.ts";
- * const c = { ari: { password: "secret" }, nats: {} } as unknown as ProxyConfig;
+ * const c = {
+ *   ari: { password: "secret" },
+ *   nats: { servers: ["nats://127.0.0.1:4222"] },
+ * } as unknown as ProxyConfig;
  * console.assert(redactConfig(c).ari.password === "***");
  * ```
  */

@@ -81,11 +81,26 @@ Deno.test("main() runs with Go-style environment variables and stops cleanly on 
     })();
     try {
       // The proxy announces itself at start-up once ARI is connected.
-      for await (const msg of announcements) {
-        const body = msg.json<Record<string, string>>();
-        assert.equal(body.application, "clitest");
-        assert.equal(body.node, ast.entityId);
-        break;
+      const announced = (async () => {
+        for await (const msg of announcements) {
+          return msg.json<Record<string, string>>();
+        }
+      })();
+      const timer = Promise.withResolvers<never>();
+      const timeout = setTimeout(
+        () =>
+          timer.reject(
+            new Error(`No announcement within 20 s; proxy log:\n${log}`),
+          ),
+        20_000,
+      );
+      try {
+        const body = await Promise.race([announced, timer.promise]);
+        assert.equal(body?.application, "clitest");
+        assert.equal(body?.node, ast.entityId);
+      } finally {
+        clearTimeout(timeout);
+        announcements.unsubscribe();
       }
       const reply = await waitFor(async () => {
         try {

@@ -1,5 +1,5 @@
 /**
- * The table of every request kind: the 112 kinds of Go ari-proxy v5 plus our
+ * The table of every request kind: the 111 kinds of Go ari-proxy v5 plus our
  * extension kinds that carry the rest of the ARI 10 API.
  *
  * For each kind: the subject class Go clients send it on, its body field
@@ -1140,7 +1140,7 @@ export const KIND_TABLE = {
   RecordingStoredCopy: {
     class: "command",
     body: "recording_stored_copy",
-    returns: "none",
+    returns: "key",
     keyKind: "storedrecording",
     needsId: true,
     staged: false,

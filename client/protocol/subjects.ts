@@ -230,3 +230,49 @@ export function parseRequestSubject(
   if (node !== undefined) parsed.node = node;
   return parsed;
 }
+
+/** A parsed event subject: canonical (`app`, `node`) or a dialog copy (`dialog`). */
+export type ParsedEventSubject =
+  | { type: "event"; app: string; node: string }
+  | { type: "dialog"; dialog: string };
+
+/**
+ * Parses a subject built by {@linkcode eventSubject} or
+ * {@linkcode dialogEventSubject}. Node ids may contain colons; a dialog id
+ * is everything after `dialogevent.`.
+ *
+ * @param prefix Subject prefix ending with `.`.
+ * @param subject The subject an event arrived on.
+ * @returns The parts, or `null` when it is not an event subject.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseEventSubject } from "./subjects.ts";
+ *
+ * assert.deepEqual(parseEventSubject("ari.", "ari.event.golden.02:00:00:00:60:0d"), {
+ *   type: "event",
+ *   app: "golden",
+ *   node: "02:00:00:00:60:0d",
+ * });
+ * assert.deepEqual(parseEventSubject("ari.", "ari.dialogevent.d1"), { type: "dialog", dialog: "d1" });
+ * assert.equal(parseEventSubject("ari.", "ari.get.a"), null);
+ * ```
+ */
+export function parseEventSubject(
+  prefix: string,
+  subject: string,
+): ParsedEventSubject | null {
+  if (!subject.startsWith(prefix)) return null;
+  const rest = subject.slice(prefix.length);
+  if (rest.startsWith("dialogevent.")) {
+    const dialog = rest.slice("dialogevent.".length);
+    return dialog === "" ? null : { type: "dialog", dialog };
+  }
+  if (!rest.startsWith("event.")) return null;
+  const parts = rest.slice("event.".length).split(".");
+  if (parts.length !== 2) return null;
+  const [app, node] = parts as [string, string];
+  if (app === "" || node === "") return null;
+  return { type: "event", app, node };
+}

@@ -81,30 +81,51 @@ export interface DtmfOptions {
 
 /** Originate parameters (ARI `POST /channels`). `timeout` is in seconds. */
 export interface OriginateRequest {
+  /** Endpoint to call, `tech/resource` (e.g. `PJSIP/alice`, `Local/100@default`). */
   endpoint: string;
+  /** Seconds to wait for an answer (ARI `timeout`); 0 = Asterisk's default (30 s). */
   timeout?: number;
+  /** Caller id, e.g. `"Alice" <100>`. */
   callerId?: string;
+  /** Dialplan context (with `extension`/`priority`, instead of `app`). */
   context?: string;
+  /** Dialplan extension. */
   extension?: string;
+  /** Dialplan priority. */
   priority?: number;
+  /** Dialplan label (instead of `priority`). */
   label?: string;
+  /** Stasis application to enter (instead of the dialplan). */
   app?: string;
+  /** Arguments for `app`, comma-separated. */
   appArgs?: string;
+  /** Allowed codecs, comma-separated (e.g. `ulaw,slin16`). */
   formats?: string;
+  /** Id for the new channel (generated when empty). */
   channelId?: string;
+  /** Id for the second channel of a Local pair. */
   otherChannelId?: string;
+  /** Id of the channel this call is made for (codec and linkedid source). */
   originator?: string;
+  /** Channel variables to set on the new channel. */
   variables?: Record<string, string> | null;
 }
 
 /** Channel create parameters (ARI `POST /channels/create`). */
 export interface ChannelCreateRequest {
+  /** Endpoint to call, `tech/resource`. */
   endpoint: string;
+  /** Stasis application the channel enters. */
   app: string;
+  /** Arguments for `app`, comma-separated. */
   appArgs?: string;
+  /** Id for the new channel (generated when empty). */
   channelId?: string;
+  /** Id for the second channel of a Local pair. */
   otherChannelId?: string;
+  /** Id of the channel this call is made for. */
   originator?: string;
+  /** Allowed codecs, comma-separated. */
   formats?: string;
   /** Ours: channel variables (ARI 10 accepts them). */
   variables?: Record<string, string> | null;
@@ -112,7 +133,9 @@ export interface ChannelCreateRequest {
 
 /** Snoop options. */
 export interface SnoopOptions {
+  /** Stasis application the snoop channel enters. */
   app: string;
+  /** Arguments for `app`, comma-separated. */
   appArgs?: string;
   /** `none`, `in`, `out`, `both`. */
   spy?: string;
@@ -122,14 +145,23 @@ export interface SnoopOptions {
 
 /** External media options (Go sends every field, empty strings included). */
 export interface ExternalMediaOptions {
+  /** Id for the new channel (generated when empty). */
   channelId?: string;
+  /** Stasis application the channel enters. */
   app?: string;
+  /** `host:port` of the media server (mandatory for RTP/AudioSocket). */
   external_host?: string;
+  /** `rtp`, `audiosocket`, … */
   encapsulation?: string;
+  /** `udp`, `tcp`, … */
   transport?: string;
+  /** `client` or `server`. */
   connection_type?: string;
+  /** Codec of the media stream (e.g. `ulaw`, `slin16`). */
   format: string;
+  /** `both` (default), `in` or `out`. */
   direction?: string;
+  /** Channel variables to set on the new channel. */
   variables?: Record<string, string> | null;
   /** Ours: ARI 10 `data`. */
   data?: string;
@@ -139,7 +171,9 @@ export interface ExternalMediaOptions {
 
 /** A dynamic configuration attribute/value pair. */
 export interface ConfigTuple {
+  /** Attribute name. */
   attribute: string;
+  /** Attribute value. */
   value: string;
 }
 
@@ -148,10 +182,15 @@ export interface ConfigTuple {
  * field (see `kinds.ts` for which kind uses which).
  */
 export interface RequestBodies {
+  /** ApplicationSubscribe / ApplicationUnsubscribe: `channel:<id>`, `bridge:<id>`, `endpoint:<tech>/<res>`, `deviceState:<name>`. */
   application_subscribe: { event_source: string };
+  /** AsteriskConfigUpdate: the attributes to set on the dynamic object. */
   asterisk_config: { tuples?: ConfigTuple[] | null };
+  /** AsteriskLoggingCreate: comma-separated log levels. */
   asterisk_logging_channel: { config: string };
+  /** AsteriskVariableSet: the value of the global variable named by the key. */
   asterisk_variable_set: { value: string };
+  /** BridgeAddChannel. */
   bridge_add_channel: {
     channel: string;
     absorbDTMF?: boolean;
@@ -160,8 +199,11 @@ export interface RequestBodies {
     /** Ours (ARI 10). */
     inhibitConnectedLineUpdates?: boolean;
   };
+  /** BridgeCreate / BridgeStageCreate: bridge type attributes (`mixing`, `holding`, …) and name. */
   bridge_create: { type: string; name?: string };
+  /** BridgeMOH: the music-on-hold class. */
   bridge_moh: { class: string };
+  /** BridgePlay / BridgeStagePlay. */
   bridge_play: {
     playback_id: string;
     media_uri: string;
@@ -176,10 +218,15 @@ export interface RequestBodies {
     /** Ours. */
     announcer_format?: string;
   };
+  /** BridgeRecord / BridgeStageRecord. */
   bridge_record: { name: string; options?: RecordingOptions | null };
+  /** BridgeRemoveChannel: the channel id. */
   bridge_remove_channel: { channel: string };
+  /** BridgeVideoSource: the channel id. */
   bridge_video_source: { channel: string };
+  /** ChannelCreate. */
   channel_create: { channel_create_request: ChannelCreateRequest };
+  /** ChannelContinue. */
   channel_continue: {
     context: string;
     extension: string;
@@ -189,14 +236,19 @@ export interface RequestBodies {
   };
   /** `timeout` in nanoseconds (Go `time.Duration`). */
   channel_dial: { caller: string; timeout: number };
+  /** ChannelHangup: the reason (`normal`, `busy`, …). */
   channel_hangup: {
     reason: string;
     /** Ours: numeric Q.850 cause (ARI `reason_code`). */
     reason_code?: string;
   };
+  /** ChannelMOH: the music-on-hold class. */
   channel_moh: { music: string };
+  /** ChannelMute / ChannelUnmute: `in`, `out` or `both`. */
   channel_mute: { direction?: string };
+  /** ChannelOriginate / ChannelStageOriginate. */
   channel_originate: { originate_request: OriginateRequest };
+  /** ChannelPlay / ChannelStagePlay. */
   channel_play: {
     playback_id: string;
     media_uri: string;
@@ -209,10 +261,15 @@ export interface RequestBodies {
     /** Ours. */
     skipms?: number;
   };
+  /** ChannelRecord / ChannelStageRecord. */
   channel_record: { name: string; options?: RecordingOptions | null };
+  /** ChannelSendDTMF. */
   channel_send_dtmf: { dtmf: string; options?: DtmfOptions | null };
+  /** ChannelSnoop / ChannelStageSnoop. */
   channel_snoop: { snoop_id: string; options?: SnoopOptions | null };
+  /** ChannelExternalMedia / ChannelStageExternalMedia. */
   channel_external_media: { options: ExternalMediaOptions };
+  /** ChannelVariableGet / ChannelVariableSet. */
   channel_variable: { name: string; value?: string };
   /** The whole Go `ari.ChannelUserevent` struct; `eventname` and `userevent` matter. */
   channel_user_event: {
@@ -222,11 +279,17 @@ export interface RequestBodies {
       [field: string]: unknown;
     };
   };
+  /** DeviceStateUpdate: the new state (`INUSE`, `BUSY`, …). */
   device_state_update: { state: string };
+  /** EndpointListByTech: the technology (`PJSIP`, …). */
   endpoint_list_by_tech: { tech: string };
+  /** MailboxUpdate: counts of new and old messages. */
   mailbox_update: { new: number; old: number };
+  /** PlaybackControl: `pause`, `unpause`, `restart`, `reverse`, `forward`. */
   playback_control: { command: string };
+  /** RecordingStoredCopy: name of the copy. */
   recording_stored_copy: { destination: string };
+  /** SoundList: filters (`lang`, `format`). */
   sound_list: { filters?: Record<string, string> | null };
 
   // ---- Ours: bodies of extension kinds ----
@@ -312,10 +375,15 @@ export type BodyOf<K extends KindName> = (typeof KIND_TABLE)[K]["body"] extends
 
 /** A Go `ari.ConfigData` as Go encodes it (untagged field names). */
 export interface ConfigData {
+  /** Key of the configuration object. */
   key?: Key | null;
+  /** Configuration class (e.g. `res_pjsip`). */
   Class: string;
+  /** Object type (e.g. `endpoint`). */
   Type: string;
+  /** Object id. */
   Name: string;
+  /** The object's attributes. */
   Fields: ConfigTuple[] | null;
 }
 
@@ -336,21 +404,37 @@ export interface StoredRecordingFile {
  * plus a `key`; `variable` is a string.
  */
 export interface EntityData {
+  /** Application data (ARI `Application`). */
   application?: Record<string, unknown> & { key?: Key | null };
+  /** Asterisk information (ARI `AsteriskInfo`). */
   asterisk?: Record<string, unknown>;
+  /** Bridge data (ARI `Bridge`). */
   bridge?: Record<string, unknown> & { key?: Key | null };
+  /** Channel data (ARI `Channel`). */
   channel?: Record<string, unknown> & { key?: Key | null };
+  /** Dynamic configuration object. */
   config?: ConfigData;
+  /** Device state (ARI `DeviceState`). */
   device_state?: Record<string, unknown> & { key?: Key | null };
+  /** Endpoint data (ARI `Endpoint`). */
   endpoint?: Record<string, unknown> & { key?: Key | null };
+  /** Live recording (ARI `LiveRecording`). */
   live_recording?: Record<string, unknown> & { key?: Key | null };
+  /** Log channel (ARI `LogChannel`). */
   log?: Record<string, unknown> & { key?: Key | null };
+  /** Mailbox (ARI `Mailbox`). */
   mailbox?: Record<string, unknown> & { key?: Key | null };
+  /** Module (ARI `Module`). */
   module?: Record<string, unknown> & { key?: Key | null };
+  /** Playback (ARI `Playback`). */
   playback?: Record<string, unknown> & { key?: Key | null };
+  /** Sound (ARI `Sound`). */
   sound?: Record<string, unknown> & { key?: Key | null };
+  /** Stored recording (ARI `StoredRecording`). */
   stored_recording?: Record<string, unknown> & { key?: Key | null };
+  /** Text message (never sent by Go v5). */
   text_message?: Record<string, unknown>;
+  /** A variable's value. */
   variable?: string;
   // ---- Ours (extension kinds) ----
   /** Several variables (ChannelVariablesGet, BridgeVariablesGet). */
@@ -374,9 +458,13 @@ export interface EntityData {
  * ```
  */
 export interface Response {
+  /** Error text; `""` on success. */
   error: string;
+  /** Entity data (`*Data` kinds). */
   data?: EntityData;
+  /** Key of the entity (`*Get`, create kinds). */
   key?: Key;
+  /** Keys of the entities (`*List` kinds); omitted when empty. */
   keys?: Key[];
   /** Ours: the ARI HTTP status when an ARI call failed. */
   status?: number;
@@ -389,8 +477,11 @@ export interface Response {
  * README says `asterisk`; we send all three and accept either.
  */
 export interface Announcement {
+  /** Asterisk entity id of the proxy's node (Go v5 field). */
   node: string;
+  /** The same id (seed-protocol field name). */
   asterisk: string;
+  /** ARI application the proxy serves. */
   application: string;
 }
 
@@ -399,10 +490,16 @@ export interface Announcement {
  * `asterisk_id` guaranteed, and `dialog` on dialog copies.
  */
 export interface ProxiedEvent {
+  /** ARI event type (`StasisStart`, …). */
   type: string;
+  /** ARI application the event was raised for. */
   application: string;
+  /** Asterisk entity id of the node that raised it. */
   asterisk_id: string;
+  /** Time Asterisk raised it. */
   timestamp?: string;
+  /** Dialog this copy was published for (`ari.dialogevent.<dialog>` copies only). */
   dialog?: string;
+  /** The ARI event body. */
   [field: string]: unknown;
 }
