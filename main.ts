@@ -110,8 +110,13 @@ export async function main(args: string[]): Promise<number> {
     config: redactConfig(config),
   });
 
+  // One root controller: a signal stops start-up retries or the running proxy.
+  const shutdown = new AbortController();
   const stop = Promise.withResolvers<string>();
-  const onSignal = (name: string) => () => stop.resolve(name);
+  const onSignal = (name: string) => () => {
+    stop.resolve(name);
+    shutdown.abort(new Error(`Received ${name}`));
+  };
   const signals: [Deno.Signal, () => void][] = [
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
@@ -120,15 +125,20 @@ export async function main(args: string[]): Promise<number> {
     Deno.addSignalListener(signal, handler);
   }
   try {
-    const server = await Promise.race([
-      startProxy(toProxyOptions(config)),
-      stop.promise,
-    ]);
-    if (typeof server === "string") {
-      log.info("Received {signal} before start-up completed; exiting", {
-        signal: server,
+    let server;
+    try {
+      server = await startProxy({
+        ...toProxyOptions(config),
+        signal: shutdown.signal,
       });
-      return 0;
+    } catch (error) {
+      if (shutdown.signal.aborted) {
+        log.info("Received {signal} before start-up completed; exiting", {
+          signal: await stop.promise,
+        });
+        return 0;
+      }
+      throw error;
     }
     const signal = await stop.promise;
     log.info("Received {signal}; draining and shutting down", { signal });

@@ -10,11 +10,25 @@ import { startAsterisk, startNats, waitFor } from "./harness/mod.ts";
 
 const ROOT = new URL("..", import.meta.url);
 
+/** The `start` task of deno.json, so the test runs exactly what operators run. */
+const START_TASK: string[] = JSON.parse(
+  await Deno.readTextFile(new URL("deno.json", ROOT)),
+).tasks.start.split(" ");
+
 function proxyCommand(args: string[], env: Record<string, string>) {
+  assert.equal(START_TASK[0], "deno");
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--frozen", "-P=proxy", "main.ts", ...args],
+    args: [...START_TASK.slice(1), ...args],
     cwd: ROOT,
-    env: { NO_COLOR: "1", HOME: "/nonexistent", ...env },
+    env: {
+      NO_COLOR: "1",
+      // No $HOME/.ari-proxy.yaml, but the same Deno cache as this process.
+      HOME: "/nonexistent",
+      DENO_DIR: Deno.env.get("DENO_DIR") ??
+        `${Deno.env.get("HOME")}/.cache/deno`,
+      PATH: Deno.env.get("PATH") ?? "",
+      ...env,
+    },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
