@@ -20,6 +20,14 @@ import {
 
 export type { HttpMethod };
 
+/**
+ * Longest request URL the client sends, in characters. Asterisk's HTTP server
+ * refuses longer request lines, and such a URL always comes from an absurd
+ * value (a huge id or query parameter), so it is rejected up front with a
+ * `RangeError` instead of failing like a network error.
+ */
+export const MAX_URL_LENGTH = 16_384;
+
 /** Default timeout of one ARI call, in milliseconds. */
 export const DEFAULT_REST_TIMEOUT = 10_000;
 
@@ -534,6 +542,11 @@ class RestClient implements AriRestClient {
     }
     const path = resolveAriPath(pathArg);
     const url = this.#base + path + encodeAriQuery(options?.query);
+    if (url.length > MAX_URL_LENGTH) {
+      throw new RangeError(
+        `Cannot ${method} ${path}: the request URL is ${url.length} characters long (at most ${MAX_URL_LENGTH}); send large values in the body`,
+      );
+    }
     const timeout = options?.timeout ?? this.#timeout;
     if (options?.timeout !== undefined) {
       validateTimeout(timeout, "the timeout option");

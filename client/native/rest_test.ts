@@ -10,6 +10,7 @@ import {
   type AriRestClient,
   createAriRestClient,
   encodeAriQuery,
+  MAX_URL_LENGTH,
   resolveAriPath,
 } from "./rest.ts";
 
@@ -473,4 +474,25 @@ Deno.test("AriRestClient.request() rejects an unsupported method with TypeError"
     ari.request("PATCH" as "GET", "/x"),
     TypeError,
   );
+});
+
+Deno.test("request() rejects an absurdly long URL with RangeError, sending nothing", async () => {
+  let calls = 0;
+  const client = createAriRestClient({
+    url: "http://127.0.0.1:1/ari",
+    username: "u",
+    password: "p",
+    fetch: () => {
+      calls++;
+      return Promise.resolve(new Response(null, { status: 204 }));
+    },
+  });
+  await assert.rejects(
+    client.request("GET", "/asterisk/variable", {
+      query: { variable: "x".repeat(MAX_URL_LENGTH) },
+    }),
+    RangeError,
+  );
+  assert.equal(calls, 0);
+  await client.close();
 });
