@@ -48,7 +48,6 @@ import {
   type AriEventStream,
   openAriEventStream,
   type StreamStatus,
-  type WebSocketLike,
 } from "../client/native/events_socket.ts";
 import { createKindExecutor } from "../client/native/executor.ts";
 import {
@@ -504,8 +503,6 @@ class Proxy implements ProxyServer {
   #entityTimer: ReturnType<typeof setInterval> | undefined;
   #entityCheck: Promise<void> | undefined;
   #lastEventCheck = 0;
-  /** Text of the WebSocket frame being dispatched (set around onEvent). */
-  #rawFrame: string | undefined;
   #closing = false;
   #closeDone: Promise<void> | undefined;
   readonly #closed = Promise.withResolvers<Error | undefined>();
@@ -820,14 +817,13 @@ class Proxy implements ProxyServer {
       username: ari.username,
       password: ari.password,
       app: this.#app,
-      onEvent: (event) => this.#onEvent(event),
+      onEvent: (event, frame) => this.#onEvent(event, frame),
       onStatus: (status) => {
         // Statuses of a replaced or replacing stream do not count.
         if (holder.stream !== undefined && holder.stream === this.#stream) {
           this.#onStreamStatus(status);
         }
       },
-      webSocket: (url, headers) => this.#capturingSocket(url, headers),
     });
     return holder.stream;
   }
@@ -874,69 +870,6 @@ class Proxy implements ProxyServer {
       application: this.#app,
     });
     await old?.close();
-  }
-
-  /**
-   * A WebSocket whose message handler records the frame text while the
-   * stream parses it, so that `#onEvent` can publish Asterisk's exact bytes
-   * instead of re-encoding the parsed event.
-   */
-  #capturingSocket(
-    url: string,
-    headers: Readonly<Record<string, string>>,
-  ): WebSocketLike {
-    const ws = new WebSocket(url, { headers });
-    // deno-lint-ignore no-this-alias
-    const proxy = this;
-    return {
-      get readyState() {
-        return ws.readyState;
-      },
-      get binaryType() {
-        return ws.binaryType;
-      },
-      set binaryType(value: BinaryType) {
-        ws.binaryType = value;
-      },
-      get onopen() {
-        return ws.onopen;
-      },
-      set onopen(handler) {
-        ws.onopen = handler;
-      },
-      get onerror() {
-        return ws.onerror;
-      },
-      set onerror(handler) {
-        ws.onerror = handler;
-      },
-      get onclose() {
-        return ws.onclose;
-      },
-      set onclose(handler) {
-        ws.onclose = handler;
-      },
-      get onmessage() {
-        return ws.onmessage;
-      },
-      set onmessage(handler: ((ev: MessageEvent) => void) | null) {
-        if (handler === null) {
-          ws.onmessage = null;
-          return;
-        }
-        ws.onmessage = (ev: MessageEvent) => {
-          proxy.#rawFrame = typeof ev.data === "string" ? ev.data : undefined;
-          try {
-            handler(ev);
-          } finally {
-            proxy.#rawFrame = undefined;
-          }
-        };
-      },
-      close(code?: number, reason?: string) {
-        ws.close(code, reason);
-      },
-    };
   }
 
   #onStreamStatus(status: StreamStatus): void {
@@ -1266,8 +1199,7 @@ class Proxy implements ProxyServer {
     }
   }
 
-  #onEvent(event: AriEventObject): void {
-    const raw = this.#rawFrame;
+  #onEvent(event: AriEventObject, raw: string): void {
     this.#ev.received++;
     const node = this.#node;
     if (node === undefined || this.#nc === undefined) return;
@@ -1283,7 +1215,7 @@ class Proxy implements ProxyServer {
       payload = JSON.stringify(event);
     } else {
       if (asteriskId !== node) this.#eventFromOtherNode();
-      payload = raw ?? JSON.stringify(event);
+      payload = raw;
     }
     if (this.#publish(this.#eventSubject, payload)) this.#ev.published++;
     if (this.#dialogs.size > 0) this.#routeDialogs(event, payload);

@@ -162,10 +162,12 @@ export interface AriEventStreamOptions {
    */
   subscribeAll?: boolean;
   /**
-   * Receives each event, in order. It must not block; an exception it throws
-   * is reported as an `"error"` status and the stream carries on.
+   * Receives each event, in order, with the text of the frame it came in (so
+   * a relay can forward Asterisk's exact bytes without re-encoding). It must
+   * not block; an exception it throws is reported as an `"error"` status and
+   * the stream carries on.
    */
-  onEvent: (event: AriEventObject) => void;
+  onEvent: (event: AriEventObject, frame: string) => void;
   /** Receives every status synchronously (the hot-path alternative to `status()`). */
   onStatus?: (status: StreamStatus) => void;
   /**
@@ -459,7 +461,7 @@ class EventStream implements AriEventStream {
   readonly url: string;
   readonly #target: string;
   readonly #headers: Readonly<Record<string, string>>;
-  readonly #onEvent: (event: AriEventObject) => void;
+  readonly #onEvent: (event: AriEventObject, frame: string) => void;
   readonly #onStatus: ((status: StreamStatus) => void) | undefined;
   readonly #factory: WebSocketFactory;
   readonly #clock: StreamClock;
@@ -568,11 +570,12 @@ class EventStream implements AriEventStream {
 
   #onMessage = (ev: MessageEvent): void => {
     const data: unknown = ev.data;
+    const frame = typeof data === "string"
+      ? data
+      : decoder.decode(data as ArrayBuffer);
     let event: unknown;
     try {
-      event = JSON.parse(
-        typeof data === "string" ? data : decoder.decode(data as ArrayBuffer),
-      );
+      event = JSON.parse(frame);
     } catch (cause) {
       this.#emit({
         type: "error",
@@ -594,7 +597,7 @@ class EventStream implements AriEventStream {
       return;
     }
     try {
-      this.#onEvent(event as AriEventObject);
+      this.#onEvent(event as AriEventObject, frame);
     } catch (error) {
       this.#emit({ type: "error", error: toError(error) });
     }
