@@ -384,6 +384,13 @@ Deno.test("startProxy() answers every golden request like Go ari-proxy v5", asyn
       if (rec.kind === "ChannelRecord" || rec.kind === "BridgeRecord") {
         await waitEvent("RecordingStarted", String(key?.id));
       }
+      if (
+        rec.kind === "ChannelOriginate" &&
+        /"app":/.test(body) && key?.id !== undefined
+      ) {
+        // The Go client's next steps ran after the channel entered Stasis.
+        await waitEvent("StasisStart", String(key.id), 15_000);
+      }
       if (rec.kind === "RecordingLiveStop") {
         await waitEvent("RecordingFinished", String(JSON.parse(body).key.id));
       }
