@@ -1710,7 +1710,7 @@ interface GoldenExchange {
   step: string;
   kind: string | null;
   request: unknown;
-  request_raw: string | null;
+  "request_raw": string | null;
   responses: Response[];
 }
 
