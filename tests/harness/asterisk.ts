@@ -23,6 +23,9 @@ import { freePort, waitFor } from "./utils.ts";
 /** Default location of the Asterisk root (override with env `ARI_PROXY_ASTERISK_ROOT`). */
 export const DEFAULT_ASTERISK_ROOT = "/var/cache/ari-proxy/asterisk-root";
 
+/** Stasis application of the readiness WebSocket (never used by tests). */
+const READINESS_APP = "harness-readiness";
+
 /** File that `scripts/provision-asterisk.sh` writes into a finished root. */
 const ROOT_MARKER = ".ari-proxy-root";
 
@@ -35,8 +38,8 @@ export interface StartAsteriskOptions {
    */
   entityId?: string;
   /**
-   * Stasis application name used for the readiness WebSocket and for
-   * extension `200` (`Stasis(<app>)`).
+   * Stasis application of extension `200` (`Stasis(<app>)`); the default
+   * application of tests using this instance.
    *
    * @default {"test"}
    */
@@ -192,7 +195,8 @@ export function randomEntityId(): string {
 /**
  * Starts a real Asterisk with ARI on a free loopback port and waits until it
  * is ready: `GET /ari/asterisk/info` answers 200 (with the configured entity
- * id) and an events WebSocket for `app` opens (then that socket is closed).
+ * id) and an events WebSocket opens (for a dedicated readiness application,
+ * then closed).
  *
  * The dialplan (context `default`) has `100` (answer, wait 30 s), `200`
  * (`Stasis(<app>)`), `echo` and `tone` (440 Hz for 20 s); music on hold
@@ -528,7 +532,10 @@ class LocalAsterisk implements AsteriskInstance {
         );
       }
       step = "websocket";
-      const wsUrl = `${this.wsUrl}?app=${encodeURIComponent(this.app)}`;
+      // A dedicated application: a readiness socket for `app` itself would,
+      // after a restart, take that application over from the proxy or client
+      // under test and then close it.
+      const wsUrl = `${this.wsUrl}?app=${READINESS_APP}`;
       await waitFor(async () => {
         await this.#checkAlive(proc, exited);
         return await webSocketOpens(wsUrl, headers, 2_000);
