@@ -75,7 +75,12 @@ export interface AriBytesResponse {
   contentType: string;
 }
 
-/** The `fetch` signature the client needs; inject a fake in tests. */
+/**
+ * The `fetch` signature the client needs; inject a fake in tests. With
+ * {@linkcode AriRestClientOptions.caCerts}, `init` also carries the
+ * `client` (a `Deno.HttpClient`) that trusts them: a wrapper should pass
+ * `init` on to `fetch` unchanged.
+ */
 export type FetchLike = (
   input: string,
   init: RequestInit,
@@ -110,6 +115,29 @@ export interface AriRestClientOptions {
    * @default {globalThis.fetch}
    */
   fetch?: FetchLike;
+  /**
+   * Extra trusted root certificates for `https:` (PEM texts, not file
+   * paths), e.g. the private CA that signed Asterisk's certificate. They are
+   * trusted in addition to the system roots, by this client only, through a
+   * `Deno.HttpClient` that `close()` releases. To trust a CA process-wide
+   * (fetch and WebSocket alike), run Deno with `--cert ca.pem` or set
+   * `DENO_CERT=ca.pem` instead.
+   *
+   * @default {[]}
+   *
+   * @example Trust a private CA
+   * ```ts ignore
+   * import { createAriRestClient } from "./rest.ts";
+   *
+   * await using ari = createAriRestClient({
+   *   url: "https://pbx.example.internal:8089/ari",
+   *   username: "proxy",
+   *   password: "secret",
+   *   caCerts: [await Deno.readTextFile("/etc/asterisk/keys/ca.pem")],
+   * });
+   * ```
+   */
+  caCerts?: readonly string[];
   /** Closes the client (aborting in-flight calls) when aborted. */
   signal?: AbortSignal;
 }
@@ -366,6 +394,70 @@ function basicAuth(username: string, password: string): string {
   return "Basic " + btoa(binary);
 }
 
+const PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----";
+
+/**
+ * Checks `caCerts` (the option named `name`) and creates the
+ * `Deno.HttpClient` that trusts them, or returns `undefined` for none.
+ *
+ * @param caCerts PEM texts of the extra trusted root certificates.
+ * @param name The option's name, for error messages.
+ * @returns The client (close it when done), or `undefined` when `caCerts` is
+ * `undefined` or empty.
+ * @throws {TypeError} If it is not an array of PEM certificate texts, or
+ * Deno cannot parse one.
+ *
+ * @example A file path is not PEM text
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createCaHttpClient } from "./rest.ts";
+ *
+ * assert.equal(createCaHttpClient(undefined, "caCerts"), undefined);
+ * assert.throws(() => createCaHttpClient(["/etc/ca.pem"], "caCerts"), TypeError);
+ * ```
+ */
+export function createCaHttpClient(
+  caCerts: readonly string[] | undefined,
+  name: string,
+): Deno.HttpClient | undefined {
+  if (caCerts === undefined) return undefined;
+  if (!Array.isArray(caCerts)) {
+    throw new TypeError(
+      `Cannot use ${name}: it must be an array of PEM texts, got ${typeof caCerts}`,
+    );
+  }
+  if (caCerts.length === 0) return undefined;
+  caCerts.forEach((pem: unknown, i) => {
+    if (typeof pem !== "string" || !pem.includes(PEM_CERTIFICATE)) {
+      throw new TypeError(
+        `Cannot use ${name}[${i}]: it must be the PEM text of a certificate (read the file first), got ${
+          typeof pem === "string"
+            ? JSON.stringify(pem.slice(0, 40))
+            : typeof pem
+        }`,
+      );
+    }
+  });
+  try {
+    return Deno.createHttpClient({ caCerts: [...caCerts] });
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new TypeError(`Cannot use ${name}: ${detail}`, { cause });
+  }
+}
+
+/** The message of `error` and, if it differs, of its direct cause. */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const inner: unknown = error.cause;
+  // Deno's fetch says only "fetch failed"; the reason (refused, TLS, DNS)
+  // is in the cause.
+  return inner instanceof Error && inner.message !== "" &&
+      inner.message !== error.message
+    ? `${error.message}: ${inner.message}`
+    : error.message;
+}
+
 function validateTimeout(timeout: number, name: string): void {
   if (typeof timeout !== "number" || !(timeout > 0)) {
     throw new RangeError(
@@ -433,6 +525,7 @@ class RestClient implements AriRestClient {
   readonly #jsonHeaders: Readonly<Record<string, string>>;
   readonly #bytesHeaders: Readonly<Record<string, string>>;
   readonly #inflight = new Set<AbortController>();
+  #httpClient: Deno.HttpClient | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #closedPromise: Promise<Error | undefined>;
   readonly #resolveClosed: (value: Error | undefined) => void;
@@ -447,6 +540,7 @@ class RestClient implements AriRestClient {
       password = "",
       timeout = DEFAULT_REST_TIMEOUT,
       fetch: fetchImpl,
+      caCerts,
       signal,
     } = options;
     if (typeof url !== "string") {
@@ -481,9 +575,19 @@ class RestClient implements AriRestClient {
       );
     }
     validateTimeout(timeout, "timeout");
+    const httpClient = createCaHttpClient(caCerts, "caCerts");
+    this.#httpClient = httpClient;
     this.#base = parsed.href.replace(/\/+$/, "");
     this.#timeout = timeout;
-    this.#fetch = fetchImpl ?? ((input, init) => fetch(input, init));
+    const baseFetch: FetchLike = fetchImpl ??
+      ((input, init) => fetch(input, init));
+    this.#fetch = httpClient === undefined ? baseFetch : (input, init) => {
+      const withClient: RequestInit & { client: Deno.HttpClient } = {
+        ...init,
+        client: httpClient,
+      };
+      return baseFetch(input, withClient);
+    };
     const headers: Record<string, string> = { accept: "application/json" };
     if (username !== undefined) {
       headers.authorization = basicAuth(username, password);
@@ -499,8 +603,10 @@ class RestClient implements AriRestClient {
     this.#resolveClosed = resolve;
     this.#signal = signal;
     if (signal !== undefined) {
-      if (signal.aborted) this.#markClosed();
-      else {signal.addEventListener("abort", this.#onSignalAbort, {
+      if (signal.aborted) {
+        this.#markClosed();
+        this.#releaseHttpClient();
+      } else {signal.addEventListener("abort", this.#onSignalAbort, {
           once: true,
         });}
     }
@@ -644,7 +750,7 @@ class RestClient implements AriRestClient {
       }
       return reason;
     }
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = describeFailure(cause);
     return new ConnectionError(`Cannot ${method} ${path}: ${detail}`, {
       target: this.#base,
       cause,
@@ -664,6 +770,13 @@ class RestClient implements AriRestClient {
     this.#resolveClosed(undefined);
   }
 
+  /** Closes the `caCerts` HTTP client once no call can use it. */
+  #releaseHttpClient(): void {
+    const httpClient = this.#httpClient;
+    this.#httpClient = undefined;
+    httpClient?.close();
+  }
+
   isClosed(): boolean {
     return this.#closing;
   }
@@ -672,12 +785,14 @@ class RestClient implements AriRestClient {
     this.#closing = true;
     await this.#idle();
     this.#markClosed();
+    this.#releaseHttpClient();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#markClosed();
     for (const controller of this.#inflight) controller.abort(CLOSED_REASON);
-    return this.#idle();
+    await this.#idle();
+    this.#releaseHttpClient();
   }
 
   closed(): Promise<Error | undefined> {

@@ -38,6 +38,7 @@ import { createKindExecutor, type KindExecutor } from "./executor.ts";
 import {
   type AriRestClient,
   createAriRestClient,
+  createCaHttpClient,
   type FetchLike,
 } from "./rest.ts";
 
@@ -96,11 +97,36 @@ export interface NativeTransportOptions {
    */
   fetch?: FetchLike;
   /**
-   * Creates the events WebSocket.
+   * Creates the events WebSocket. A custom factory is used as is:
+   * {@linkcode NativeTransportOptions.caCerts} do not apply to it.
    *
    * @default {Deno's `WebSocket`}
    */
   webSocket?: WebSocketFactory;
+  /**
+   * Extra trusted root certificates for `https:`/`wss:` (PEM texts, not file
+   * paths), e.g. the private CA that signed Asterisk's certificate. Both the
+   * REST calls and the events WebSocket trust them, in addition to the
+   * system roots; the transport releases them on `close()`. To trust a CA
+   * process-wide instead, run Deno with `--cert ca.pem` or set
+   * `DENO_CERT=ca.pem`.
+   *
+   * @default {[]}
+   *
+   * @example Asterisk with a certificate from a private CA
+   * ```ts ignore
+   * import { createNativeTransport } from "./transport.ts";
+   *
+   * await using transport = await createNativeTransport({
+   *   url: "https://pbx.example.internal:8089/ari",
+   *   username: "proxy",
+   *   password: "secret",
+   *   application: "demo",
+   *   caCerts: [await Deno.readTextFile("/etc/asterisk/keys/ca.pem")],
+   * });
+   * ```
+   */
+  caCerts?: readonly string[];
   /** Reconnect tuning of the events WebSocket. */
   events?: NativeEventStreamOptions;
   /** Id generator for the executor (see `createKindExecutor`). */
@@ -223,6 +249,8 @@ class NativeTransport implements AriTransport {
   readonly #statusQueues = new Set<StatusQueue>();
   readonly #closed = Promise.withResolvers<Error | undefined>();
   #stream: AriEventStream | undefined;
+  /** Trusts `caCerts` for the events WebSocket; closed after the stream. */
+  #wsHttpClient: Deno.HttpClient | undefined;
   #target = "";
   #node: string;
   #everConnected = false;
@@ -265,6 +293,13 @@ class NativeTransport implements AriTransport {
     };
     if (options.webSocket !== undefined) {
       streamOptions.webSocket = options.webSocket;
+    } else {
+      const client = createCaHttpClient(options.caCerts, "caCerts");
+      if (client !== undefined) {
+        this.#wsHttpClient = client;
+        streamOptions.webSocket = (url, headers) =>
+          new WebSocket(url, { headers, client });
+      }
     }
     const stream = openAriEventStream(streamOptions);
     this.#stream = stream;
@@ -458,6 +493,8 @@ class NativeTransport implements AriTransport {
         this.#rest.close(),
         this.#stream?.close() ?? Promise.resolve(),
       ]);
+      this.#wsHttpClient?.close();
+      this.#wsHttpClient = undefined;
       const closed: TransportStatus = reason === undefined
         ? { type: "closed" }
         : { type: "closed", error: reason };
@@ -542,6 +579,7 @@ export async function createNativeTransport(
     applications = [],
     timeout = DEFAULT_NATIVE_TIMEOUT,
     fetch: fetchImpl,
+    caCerts,
   } = options;
   if (typeof url !== "string" || url === "") {
     throw new TypeError("Cannot create native transport: url is required");
@@ -570,6 +608,7 @@ export async function createNativeTransport(
     timeout,
   };
   if (fetchImpl !== undefined) restOptions.fetch = fetchImpl;
+  if (caCerts !== undefined) restOptions.caCerts = caCerts;
   const rest = createAriRestClient(restOptions);
   let node: string;
   try {
