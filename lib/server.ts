@@ -449,6 +449,42 @@ function retryDelay(attempt: number): number {
   return 100 + computeBackoff(attempt, { initial: 250, max: 10_000 });
 }
 
+/**
+ * Runs `attempt` until it succeeds, sleeping {@linkcode retryDelay} between
+ * tries. Logs `warn` (with `properties` and `{problem}`) when the problem
+ * changes and `debug` (with `{attempt}` and `{delay}`) when it repeats;
+ * rejects with the abort reason once `signal` aborts.
+ */
+async function retryUntilReachable<T>(
+  signal: AbortSignal,
+  report: {
+    log: Logger;
+    warn: string;
+    debug: string;
+    properties: Record<string, unknown>;
+  },
+  attempt: () => Promise<T>,
+): Promise<T> {
+  let lastProblem = "";
+  for (let n = 1;; n++) {
+    signal.throwIfAborted();
+    try {
+      return await attempt();
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      const problem = errorMessage(error);
+      const delay = retryDelay(n);
+      if (problem !== lastProblem) {
+        lastProblem = problem;
+        report.log.warn(report.warn, { ...report.properties, problem });
+      } else {
+        report.log.debug(report.debug, { attempt: n, delay });
+      }
+      await sleep(delay, signal);
+    }
+  }
+}
+
 /** Inserts `"dialog"` into an event's JSON text without re-encoding it. */
 function withDialog(
   payload: string,
@@ -655,39 +691,24 @@ class Proxy implements ProxyServer {
           : { keyFile: nats.tls.keyFile }),
       };
     }
-    let lastProblem = "";
-    for (let attempt = 1;; attempt++) {
-      signal.throwIfAborted();
-      try {
-        if (nats.credsFile !== undefined) {
-          options.authenticator = credsAuthenticator(
-            await Deno.readFile(nats.credsFile),
-          );
-        }
-        const nc = await abortableConnect(options, signal);
-        this.#natsLog.info("Connected to NATS at {servers}", { servers });
-        this.#natsUp = true;
-        this.#watchNats(nc);
-        return nc;
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        const problem = errorMessage(error);
-        const delay = retryDelay(attempt);
-        if (problem !== lastProblem) {
-          lastProblem = problem;
-          this.#natsLog.warn(
-            "Cannot connect to NATS at {servers}: {problem}; retrying until it is reachable",
-            { servers, problem },
-          );
-        } else {
-          this.#natsLog.debug(
-            "NATS still unreachable (attempt {attempt}, next in {delay} ms)",
-            { attempt, delay },
-          );
-        }
-        await sleep(delay, signal);
+    return await retryUntilReachable(signal, {
+      log: this.#natsLog,
+      warn:
+        "Cannot connect to NATS at {servers}: {problem}; retrying until it is reachable",
+      debug: "NATS still unreachable (attempt {attempt}, next in {delay} ms)",
+      properties: { servers },
+    }, async () => {
+      if (nats.credsFile !== undefined) {
+        options.authenticator = credsAuthenticator(
+          await Deno.readFile(nats.credsFile),
+        );
       }
-    }
+      const nc = await abortableConnect(options, signal);
+      this.#natsLog.info("Connected to NATS at {servers}", { servers });
+      this.#natsUp = true;
+      this.#watchNats(nc);
+      return nc;
+    });
   }
 
   #watchNats(nc: NatsConnection): void {
@@ -781,31 +802,13 @@ class Proxy implements ProxyServer {
   }
 
   async #fetchNodeWithRetry(signal: AbortSignal): Promise<string> {
-    const target = redactUrl(this.#opts.ari.httpUrl);
-    let lastProblem = "";
-    for (let attempt = 1;; attempt++) {
-      signal.throwIfAborted();
-      try {
-        return await this.#fetchNode(signal);
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        const problem = errorMessage(error);
-        const delay = retryDelay(attempt);
-        if (problem !== lastProblem) {
-          lastProblem = problem;
-          this.#ariLog.warn(
-            "Cannot reach ARI at {target} (GET /asterisk/info): {problem}; retrying until it is reachable",
-            { target, problem },
-          );
-        } else {
-          this.#ariLog.debug(
-            "ARI still unreachable (attempt {attempt}, next in {delay} ms)",
-            { attempt, delay },
-          );
-        }
-        await sleep(delay, signal);
-      }
-    }
+    return await retryUntilReachable(signal, {
+      log: this.#ariLog,
+      warn:
+        "Cannot reach ARI at {target} (GET /asterisk/info): {problem}; retrying until it is reachable",
+      debug: "ARI still unreachable (attempt {attempt}, next in {delay} ms)",
+      properties: { target: redactUrl(this.#opts.ari.httpUrl) },
+    }, () => this.#fetchNode(signal));
   }
 
   #createStream(): AriEventStream {
@@ -1101,34 +1104,24 @@ class Proxy implements ProxyServer {
 
   #dispatch(msg: Msg): void {
     const decoded = decodeRequest(msg.data);
-    if (!decoded.ok) {
-      const error = decoded.error;
-      const code = error.code;
-      if (
-        code === "invalidJson" || code === "notObject" || code === "tooLarge"
-      ) {
-        this.#req.invalid++;
-        this.#respond(msg, { error: error.message, code });
-        return;
-      }
-      // Go checks the ARI connection before looking at the request.
-      if (!this.isAriConnected()) {
-        this.#req.ariDown++;
-        this.#respond(msg, { error: ARI_DOWN_ERROR, code: "ariDown" });
-        return;
-      }
-      if (code === "unknownKind") {
-        this.#req.notImplemented++;
-        this.#respond(msg, `{"error":"${NOT_IMPLEMENTED_ERROR}"}`);
-        return;
-      }
-      this.#req.invalid++;
-      this.#respond(msg, { error: error.message, code });
-      return;
-    }
-    if (!this.isAriConnected()) {
+    const code = decoded.ok ? undefined : decoded.error.code;
+    const unreadable = code === "invalidJson" || code === "notObject" ||
+      code === "tooLarge";
+    // Go checks the ARI connection before looking at the request.
+    if (!unreadable && !this.isAriConnected()) {
       this.#req.ariDown++;
       this.#respond(msg, { error: ARI_DOWN_ERROR, code: "ariDown" });
+      return;
+    }
+    if (!decoded.ok) {
+      const { error } = decoded;
+      if (error.code === "unknownKind") {
+        this.#req.notImplemented++;
+        this.#respond(msg, `{"error":"${NOT_IMPLEMENTED_ERROR}"}`);
+      } else {
+        this.#req.invalid++;
+        this.#respond(msg, { error: error.message, code: error.code });
+      }
       return;
     }
     const request = decoded.request;

@@ -26,7 +26,9 @@ import type {
 } from "./asterisk.ts";
 import type { CallOptions, KeyLike, WithKey } from "./common.ts";
 import type { ClientContext } from "./_context.ts";
-import { dataOf, entityOf, keysOf } from "./_context.ts";
+import { dataOf } from "./_context.ts";
+import { ListedGroup } from "./_group.ts";
+import { KeyedHandle } from "./_handle.ts";
 import { makeKey, resolvedKey, toKey } from "./_keys.ts";
 
 function nodeKey(ctx: ClientContext, node: string | undefined): Key | null {
@@ -120,74 +122,29 @@ class AsteriskConfigImpl implements AsteriskConfig {
   }
 }
 
-class LogChannelHandleImpl implements LogChannelHandle {
-  readonly key: Key;
-  readonly id: string;
-  #ctx: ClientContext;
-
-  constructor(ctx: ClientContext, key: Key) {
-    this.#ctx = ctx;
-    this.key = Object.freeze(ctx.stamp(key));
-    this.id = key.id as string;
-  }
-
+class LogChannelHandleImpl extends KeyedHandle implements LogChannelHandle {
   async data(options?: CallOptions): Promise<WithKey<LogChannel>> {
-    const response = await this.#ctx.send(
-      "AsteriskLoggingData",
-      this.key,
-      undefined,
-      options,
-    );
-    return entityOf<LogChannel>(response, "AsteriskLoggingData", this.key);
+    return await this.entity<LogChannel>("AsteriskLoggingData", options);
   }
 
   async rotate(options?: CallOptions): Promise<void> {
-    await this.#ctx.send("AsteriskLoggingRotate", this.key, undefined, options);
+    return await this.command("AsteriskLoggingRotate", undefined, options);
   }
 
   async delete(options?: CallOptions): Promise<void> {
-    await this.#ctx.send("AsteriskLoggingDelete", this.key, undefined, options);
+    return await this.command("AsteriskLoggingDelete", undefined, options);
   }
 }
 
-class AsteriskLoggingImpl implements AsteriskLogging {
-  #ctx: ClientContext;
-
+class AsteriskLoggingImpl extends ListedGroup<LogChannelHandle>
+  implements AsteriskLogging {
   constructor(ctx: ClientContext) {
-    this.#ctx = ctx;
-  }
-
-  async list(filter?: Key | null, options?: CallOptions): Promise<Key[]> {
-    return keysOf(
-      await this.#ctx.send(
-        "AsteriskLoggingList",
-        filter ?? null,
-        undefined,
-        options,
-      ),
+    super(
+      ctx,
+      "logging",
+      { list: "AsteriskLoggingList", get: "AsteriskLoggingGet" },
+      (c, key) => new LogChannelHandleImpl(c, key),
     );
-  }
-
-  async get(key: KeyLike, options?: CallOptions): Promise<LogChannelHandle> {
-    const k = toKey("logging", key);
-    const response = await this.#ctx.send(
-      "AsteriskLoggingGet",
-      k,
-      undefined,
-      options,
-    );
-    return new LogChannelHandleImpl(this.#ctx, resolvedKey(response.key, k));
-  }
-
-  handle(key: KeyLike): LogChannelHandle {
-    return new LogChannelHandleImpl(this.#ctx, toKey("logging", key));
-  }
-
-  async data(
-    key: KeyLike,
-    options?: CallOptions,
-  ): Promise<WithKey<LogChannel>> {
-    return await this.handle(key).data(options);
   }
 
   async create(
@@ -197,13 +154,13 @@ class AsteriskLoggingImpl implements AsteriskLogging {
   ): Promise<LogChannelHandle> {
     const k = toKey("logging", key);
     const config = typeof levels === "string" ? levels : levels.join(",");
-    const response = await this.#ctx.send(
+    const response = await this.ctx.send(
       "AsteriskLoggingCreate",
       k,
       { asterisk_logging_channel: { config } },
       options,
     );
-    return new LogChannelHandleImpl(this.#ctx, resolvedKey(response.key, k));
+    return new LogChannelHandleImpl(this.ctx, resolvedKey(response.key, k));
   }
 
   async delete(key: KeyLike, options?: CallOptions): Promise<void> {
@@ -215,75 +172,33 @@ class AsteriskLoggingImpl implements AsteriskLogging {
   }
 }
 
-class ModuleHandleImpl implements ModuleHandle {
-  readonly key: Key;
-  readonly id: string;
-  #ctx: ClientContext;
-
-  constructor(ctx: ClientContext, key: Key) {
-    this.#ctx = ctx;
-    this.key = Object.freeze(ctx.stamp(key));
-    this.id = key.id as string;
-  }
-
+class ModuleHandleImpl extends KeyedHandle implements ModuleHandle {
   async data(options?: CallOptions): Promise<WithKey<Module>> {
-    const response = await this.#ctx.send(
-      "AsteriskModuleData",
-      this.key,
-      undefined,
-      options,
-    );
-    return entityOf<Module>(response, "AsteriskModuleData", this.key);
+    return await this.entity<Module>("AsteriskModuleData", options);
   }
 
   async load(options?: CallOptions): Promise<void> {
-    await this.#ctx.send("AsteriskModuleLoad", this.key, undefined, options);
+    return await this.command("AsteriskModuleLoad", undefined, options);
   }
 
   async unload(options?: CallOptions): Promise<void> {
-    await this.#ctx.send("AsteriskModuleUnload", this.key, undefined, options);
+    return await this.command("AsteriskModuleUnload", undefined, options);
   }
 
   async reload(options?: CallOptions): Promise<void> {
-    await this.#ctx.send("AsteriskModuleReload", this.key, undefined, options);
+    return await this.command("AsteriskModuleReload", undefined, options);
   }
 }
 
-class AsteriskModulesImpl implements AsteriskModules {
-  #ctx: ClientContext;
-
+class AsteriskModulesImpl extends ListedGroup<ModuleHandle>
+  implements AsteriskModules {
   constructor(ctx: ClientContext) {
-    this.#ctx = ctx;
-  }
-
-  async list(filter?: Key | null, options?: CallOptions): Promise<Key[]> {
-    return keysOf(
-      await this.#ctx.send(
-        "AsteriskModuleList",
-        filter ?? null,
-        undefined,
-        options,
-      ),
+    super(
+      ctx,
+      "module",
+      { list: "AsteriskModuleList", get: "AsteriskModuleGet" },
+      (c, key) => new ModuleHandleImpl(c, key),
     );
-  }
-
-  async get(key: KeyLike, options?: CallOptions): Promise<ModuleHandle> {
-    const k = toKey("module", key);
-    const response = await this.#ctx.send(
-      "AsteriskModuleGet",
-      k,
-      undefined,
-      options,
-    );
-    return new ModuleHandleImpl(this.#ctx, resolvedKey(response.key, k));
-  }
-
-  handle(key: KeyLike): ModuleHandle {
-    return new ModuleHandleImpl(this.#ctx, toKey("module", key));
-  }
-
-  async data(key: KeyLike, options?: CallOptions): Promise<WithKey<Module>> {
-    return await this.handle(key).data(options);
   }
 
   async load(key: KeyLike, options?: CallOptions): Promise<void> {

@@ -22,55 +22,18 @@ import type {
   HangupOptions,
   MediaDirection,
   OriginateParams,
-  PlayOptions,
   SendDtmfOptions,
   SnoopChannelOptions,
 } from "./channels.ts";
-import type {
-  CallOptions,
-  EntityVariables,
-  EventOrigin,
-  KeyLike,
-  Staged,
-  WithKey,
-} from "./common.ts";
-import type { PlaybackHandle } from "./playbacks.ts";
-import type { LiveRecordingHandle, RecordOptions } from "./recordings.ts";
+import type { CallOptions, Staged, WithKey } from "./common.ts";
 import type { ClientContext } from "./_context.ts";
-import { dataOf, keysOf, msToNs } from "./_context.ts";
-import { BaseHandle, staged } from "./_handle.ts";
-import { keyAt, makeKey, relocate, resolvedKey, toKey } from "./_keys.ts";
-import { PlaybackHandleImpl } from "./_playbacks.ts";
-import { LiveRecordingHandleImpl, recordBody } from "./_recordings.ts";
-import { EntityVariablesImpl } from "./_variables.ts";
+import { dataOf, msToNs } from "./_context.ts";
+import { ListedGroup } from "./_group.ts";
+import { staged } from "./_handle.ts";
+import { keyAt, makeKey, relocate, resolvedKey } from "./_keys.ts";
+import { MediaTargetHandle } from "./_media_target.ts";
 
 const KIND = "channel";
-
-/** The `*_play` body of a play request. */
-export function playBody(
-  ctx: ClientContext,
-  media: string | readonly string[],
-  options: PlayOptions = {},
-): RequestBodies["channel_play"] {
-  const uris = typeof media === "string" ? [media] : [...media];
-  if (
-    uris.length === 0 || uris.some((u) => typeof u !== "string" || u === "")
-  ) {
-    throw new TypeError(
-      "Cannot play: expected one or more non-empty media URIs",
-    );
-  }
-  const { playbackId = ctx.newId("pb"), lang, offset, skip } = options;
-  const body: RequestBodies["channel_play"] = {
-    playback_id: playbackId,
-    media_uri: uris[0] as string,
-  };
-  if (uris.length > 1) body.media_uris = uris;
-  if (lang !== undefined) body.lang = lang;
-  if (offset !== undefined) body.offsetms = offset;
-  if (skip !== undefined) body.skipms = skip;
-  return body;
-}
 
 function secondsOf(ms: number): number {
   if (typeof ms !== "number" || Number.isNaN(ms)) {
@@ -184,18 +147,10 @@ function snoopBody(
 }
 
 /** Channel handle implementation. */
-export class ChannelHandleImpl extends BaseHandle implements ChannelHandle {
-  readonly variables: EntityVariables;
-
+export class ChannelHandleImpl extends MediaTargetHandle
+  implements ChannelHandle {
   constructor(ctx: ClientContext, key: Key) {
-    super(ctx, key);
-    this.variables = new EntityVariablesImpl(ctx, this.key, {
-      get: "ChannelVariableGet",
-      set: "ChannelVariableSet",
-      getMany: "ChannelVariablesGet",
-      setMany: "ChannelVariablesSet",
-      body: "channel_variable",
-    });
+    super(ctx, key, KIND);
   }
 
   async data(options?: CallOptions): Promise<WithKey<Channel>> {
@@ -307,78 +262,6 @@ export class ChannelHandleImpl extends BaseHandle implements ChannelHandle {
       "ChannelSendDTMF",
       { channel_send_dtmf: { dtmf, options: wire } },
       call,
-    );
-  }
-
-  async play(
-    media: string | readonly string[],
-    options?: PlayOptions,
-  ): Promise<PlaybackHandle> {
-    const body = playBody(this.ctx, media, options);
-    const response = await this.send(
-      "ChannelPlay",
-      { channel_play: body },
-      options,
-    );
-    return new PlaybackHandleImpl(
-      this.ctx,
-      relocate(keyAt(this.key, "playback", body.playback_id), response.key),
-    );
-  }
-
-  async stagePlay(
-    media: string | readonly string[],
-    options?: PlayOptions,
-  ): Promise<Staged<PlaybackHandle>> {
-    const body = playBody(this.ctx, media, options);
-    const response = await this.send(
-      "ChannelStagePlay",
-      { channel_play: body },
-      options,
-    );
-    const target = relocate(this.key, response.key);
-    const handle = new PlaybackHandleImpl(
-      this.ctx,
-      keyAt(target, "playback", body.playback_id),
-    );
-    return staged<PlaybackHandle>(
-      handle,
-      (opts) =>
-        this.ctx.send("ChannelPlay", target, { channel_play: body }, opts),
-    );
-  }
-
-  async record(options?: RecordOptions): Promise<LiveRecordingHandle> {
-    const body = recordBody(this.ctx, options);
-    const response = await this.send(
-      "ChannelRecord",
-      { channel_record: body },
-      options,
-    );
-    return new LiveRecordingHandleImpl(
-      this.ctx,
-      relocate(keyAt(this.key, "liverecording", body.name), response.key),
-    );
-  }
-
-  async stageRecord(
-    options?: RecordOptions,
-  ): Promise<Staged<LiveRecordingHandle>> {
-    const body = recordBody(this.ctx, options);
-    const response = await this.send(
-      "ChannelStageRecord",
-      { channel_record: body },
-      options,
-    );
-    const target = relocate(this.key, response.key);
-    const handle = new LiveRecordingHandleImpl(
-      this.ctx,
-      keyAt(target, "liverecording", body.name),
-    );
-    return staged<LiveRecordingHandle>(
-      handle,
-      (opts) =>
-        this.ctx.send("ChannelRecord", target, { channel_record: body }, opts),
     );
   }
 
@@ -583,31 +466,15 @@ async function create(
 }
 
 /** `channels` implementation. */
-export class ChannelsImpl implements Channels {
-  #ctx: ClientContext;
-
+export class ChannelsImpl extends ListedGroup<ChannelHandle>
+  implements Channels {
   constructor(ctx: ClientContext) {
-    this.#ctx = ctx;
-  }
-
-  async list(filter?: Key | null, options?: CallOptions): Promise<Key[]> {
-    return keysOf(
-      await this.#ctx.send("ChannelList", filter ?? null, undefined, options),
+    super(
+      ctx,
+      KIND,
+      { list: "ChannelList", get: "ChannelGet" },
+      (c, key) => new ChannelHandleImpl(c, key),
     );
-  }
-
-  async get(key: KeyLike, options?: CallOptions): Promise<ChannelHandle> {
-    const k = toKey(KIND, key);
-    const response = await this.#ctx.send("ChannelGet", k, undefined, options);
-    return new ChannelHandleImpl(this.#ctx, resolvedKey(response.key, k));
-  }
-
-  handle(key: KeyLike, origin?: EventOrigin): ChannelHandle {
-    return new ChannelHandleImpl(this.#ctx, toKey(KIND, key, origin));
-  }
-
-  async data(key: KeyLike, options?: CallOptions): Promise<WithKey<Channel>> {
-    return await this.handle(key).data(options);
   }
 
   async originate(
@@ -615,7 +482,7 @@ export class ChannelsImpl implements Channels {
     ref?: Key | null,
     options?: CallOptions,
   ): Promise<ChannelHandle> {
-    return await originate(this.#ctx, params, ref, options);
+    return await originate(this.ctx, params, ref, options);
   }
 
   async stageOriginate(
@@ -623,7 +490,7 @@ export class ChannelsImpl implements Channels {
     ref?: Key | null,
     options?: CallOptions,
   ): Promise<Staged<ChannelHandle>> {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     const req = originateRequest(ctx, params);
     const body = { channel_originate: { originate_request: req } };
     const response = await ctx.send(
@@ -648,7 +515,7 @@ export class ChannelsImpl implements Channels {
     ref?: Key | null,
     options?: CallOptions,
   ): Promise<ChannelHandle> {
-    return await create(this.#ctx, params, ref, options);
+    return await create(this.ctx, params, ref, options);
   }
 
   async externalMedia(
@@ -656,7 +523,7 @@ export class ChannelsImpl implements Channels {
     ref?: Key | null,
     options?: CallOptions,
   ): Promise<ChannelHandle> {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     const wire = externalMediaOptions(ctx, params);
     const response = await ctx.send(
       "ChannelExternalMedia",
@@ -675,7 +542,7 @@ export class ChannelsImpl implements Channels {
     ref?: Key | null,
     options?: CallOptions,
   ): Promise<Staged<ChannelHandle>> {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     const wire = externalMediaOptions(ctx, params);
     const body = { channel_external_media: { options: wire } };
     const response = await ctx.send(

@@ -21,42 +21,19 @@ import type {
 import type { ClientContext, DataKind, RequestBody } from "./_context.ts";
 import { entityOf } from "./_context.ts";
 
-/** See the module doc. */
-export class BaseHandle implements EntityHandle {
+/**
+ * A handle to one entity by key: sends requests about it. Handles of
+ * entities without events (logging channels, modules) are just this.
+ */
+export class KeyedHandle {
   readonly key: Key;
   readonly id: string;
   protected readonly ctx: ClientContext;
 
   constructor(ctx: ClientContext, key: Key) {
-    if (!key.id) {
-      throw new TypeError(
-        `Cannot make a ${key.kind ?? "entity"} handle: the id is empty`,
-      );
-    }
     this.ctx = ctx;
     this.key = Object.freeze(ctx.stamp(key));
-    this.id = key.id;
-  }
-
-  events<T extends AriEventType = AriEventType>(
-    type?: EventTypes<T>,
-    options?: EventStreamOptions,
-  ): EventStream<AriEventMap[T]> {
-    return this.ctx.hub.events(this.key, type, options);
-  }
-
-  on<T extends AriEventType>(
-    type: EventTypes<T>,
-    handler: EventHandler<AriEventMap[T]>,
-  ): Unsubscribe {
-    return this.ctx.hub.on(this.key, type, handler);
-  }
-
-  once<T extends AriEventType>(
-    type: EventTypes<T>,
-    options?: OnceOptions,
-  ): Promise<AriEventMap[T]> {
-    return this.ctx.hub.once(this.key, type, options);
+    this.id = key.id as string;
   }
 
   protected send(
@@ -81,6 +58,39 @@ export class BaseHandle implements EntityHandle {
   ): Promise<T & { key: Key }> {
     const response = await this.ctx.send(kind, this.key, undefined, options);
     return entityOf<T>(response, kind, this.key);
+  }
+}
+
+/** See the module doc: a keyed handle with the entity's events. */
+export class BaseHandle extends KeyedHandle implements EntityHandle {
+  constructor(ctx: ClientContext, key: Key) {
+    if (!key.id) {
+      throw new TypeError(
+        `Cannot make a ${key.kind ?? "entity"} handle: the id is empty`,
+      );
+    }
+    super(ctx, key);
+  }
+
+  events<T extends AriEventType = AriEventType>(
+    type?: EventTypes<T>,
+    options?: EventStreamOptions,
+  ): EventStream<AriEventMap[T]> {
+    return this.ctx.hub.events(this.key, type, options);
+  }
+
+  on<T extends AriEventType>(
+    type: EventTypes<T>,
+    handler: EventHandler<AriEventMap[T]>,
+  ): Unsubscribe {
+    return this.ctx.hub.on(this.key, type, handler);
+  }
+
+  once<T extends AriEventType>(
+    type: EventTypes<T>,
+    options?: OnceOptions,
+  ): Promise<AriEventMap[T]> {
+    return this.ctx.hub.once(this.key, type, options);
   }
 }
 

@@ -20,7 +20,7 @@ import type {
   Applications,
   EventSourceRef,
 } from "./applications.ts";
-import type { CallOptions, EventOrigin, KeyLike, WithKey } from "./common.ts";
+import type { CallOptions, KeyLike, WithKey } from "./common.ts";
 import type {
   DeviceStateHandle,
   DeviceStates,
@@ -36,8 +36,9 @@ import type { MailboxCounts, Mailboxes, MailboxHandle } from "./mailboxes.ts";
 import type { SoundFilters, Sounds } from "./sounds.ts";
 import type { ClientContext } from "./_context.ts";
 import { entityOf, keysOf } from "./_context.ts";
+import { ListedGroup } from "./_group.ts";
 import { BaseHandle } from "./_handle.ts";
-import { resolvedKey, toKey } from "./_keys.ts";
+import { toKey } from "./_keys.ts";
 
 const SOURCE_PREFIX: Record<string, string> = {
   channel: "channel",
@@ -56,42 +57,6 @@ export function eventSource(source: EventSourceRef): string {
   throw new TypeError(
     "Cannot use the event source: expected `<kind>:<id>` or a channel, bridge, endpoint or device state handle",
   );
-}
-
-/** Base of the simple groups: list/get/handle/data. */
-abstract class Group<H> {
-  protected readonly ctx: ClientContext;
-  protected abstract readonly kind: string;
-  protected abstract readonly kinds: {
-    list:
-      | "ApplicationList"
-      | "DeviceStateList"
-      | "EndpointList"
-      | "MailboxList";
-    get: "ApplicationGet" | "DeviceStateGet" | "EndpointGet" | "MailboxGet";
-  };
-
-  constructor(ctx: ClientContext) {
-    this.ctx = ctx;
-  }
-
-  protected abstract make(key: Key): H;
-
-  async list(filter?: Key | null, options?: CallOptions): Promise<Key[]> {
-    return keysOf(
-      await this.ctx.send(this.kinds.list, filter ?? null, undefined, options),
-    );
-  }
-
-  async get(key: KeyLike, options?: CallOptions): Promise<H> {
-    const k = toKey(this.kind, key);
-    const response = await this.ctx.send(this.kinds.get, k, undefined, options);
-    return this.make(resolvedKey(response.key, k));
-  }
-
-  handle(key: KeyLike, origin?: EventOrigin): H {
-    return this.make(toKey(this.kind, key, origin));
-  }
 }
 
 class ApplicationHandleImpl extends BaseHandle implements ApplicationHandle {
@@ -139,23 +104,15 @@ class ApplicationHandleImpl extends BaseHandle implements ApplicationHandle {
 }
 
 /** `applications` implementation. */
-export class ApplicationsImpl extends Group<ApplicationHandle>
+export class ApplicationsImpl extends ListedGroup<ApplicationHandle>
   implements Applications {
-  protected readonly kind = "application";
-  protected readonly kinds = {
-    list: "ApplicationList",
-    get: "ApplicationGet",
-  } as const;
-
-  protected make(key: Key): ApplicationHandle {
-    return new ApplicationHandleImpl(this.ctx, key);
-  }
-
-  async data(
-    key: KeyLike,
-    options?: CallOptions,
-  ): Promise<WithKey<Application>> {
-    return await this.handle(key).data(options);
+  constructor(ctx: ClientContext) {
+    super(
+      ctx,
+      "application",
+      { list: "ApplicationList", get: "ApplicationGet" },
+      (c, key) => new ApplicationHandleImpl(c, key),
+    );
   }
 }
 
@@ -176,23 +133,15 @@ class DeviceStateHandleImpl extends BaseHandle implements DeviceStateHandle {
 }
 
 /** `deviceStates` implementation. */
-export class DeviceStatesImpl extends Group<DeviceStateHandle>
+export class DeviceStatesImpl extends ListedGroup<DeviceStateHandle>
   implements DeviceStates {
-  protected readonly kind = "devicestate";
-  protected readonly kinds = {
-    list: "DeviceStateList",
-    get: "DeviceStateGet",
-  } as const;
-
-  protected make(key: Key): DeviceStateHandle {
-    return new DeviceStateHandleImpl(this.ctx, key);
-  }
-
-  async data(
-    key: KeyLike,
-    options?: CallOptions,
-  ): Promise<WithKey<DeviceState>> {
-    return await this.handle(key).data(options);
+  constructor(ctx: ClientContext) {
+    super(
+      ctx,
+      "devicestate",
+      { list: "DeviceStateList", get: "DeviceStateGet" },
+      (c, key) => new DeviceStateHandleImpl(c, key),
+    );
   }
 }
 
@@ -247,15 +196,15 @@ class EndpointHandleImpl extends BaseHandle implements EndpointHandle {
 }
 
 /** `endpoints` implementation. */
-export class EndpointsImpl extends Group<EndpointHandle> implements Endpoints {
-  protected readonly kind = "endpoint";
-  protected readonly kinds = {
-    list: "EndpointList",
-    get: "EndpointGet",
-  } as const;
-
-  protected make(key: Key): EndpointHandle {
-    return new EndpointHandleImpl(this.ctx, key);
+export class EndpointsImpl extends ListedGroup<EndpointHandle>
+  implements Endpoints {
+  constructor(ctx: ClientContext) {
+    super(
+      ctx,
+      "endpoint",
+      { list: "EndpointList", get: "EndpointGet" },
+      (c, key) => new EndpointHandleImpl(c, key),
+    );
   }
 
   async listByTech(
@@ -274,10 +223,6 @@ export class EndpointsImpl extends Group<EndpointHandle> implements Endpoints {
         options,
       ),
     );
-  }
-
-  async data(key: KeyLike, options?: CallOptions): Promise<WithKey<Endpoint>> {
-    return await this.handle(key).data(options);
   }
 
   async sendMessage(message: EndpointMessage & { to: string }): Promise<void> {
@@ -312,19 +257,15 @@ class MailboxHandleImpl extends BaseHandle implements MailboxHandle {
 }
 
 /** `mailboxes` implementation. */
-export class MailboxesImpl extends Group<MailboxHandle> implements Mailboxes {
-  protected readonly kind = "mailbox";
-  protected readonly kinds = {
-    list: "MailboxList",
-    get: "MailboxGet",
-  } as const;
-
-  protected make(key: Key): MailboxHandle {
-    return new MailboxHandleImpl(this.ctx, key);
-  }
-
-  async data(key: KeyLike, options?: CallOptions): Promise<WithKey<Mailbox>> {
-    return await this.handle(key).data(options);
+export class MailboxesImpl extends ListedGroup<MailboxHandle>
+  implements Mailboxes {
+  constructor(ctx: ClientContext) {
+    super(
+      ctx,
+      "mailbox",
+      { list: "MailboxList", get: "MailboxGet" },
+      (c, key) => new MailboxHandleImpl(c, key),
+    );
   }
 }
 

@@ -5,15 +5,15 @@
  */
 
 import type { Playback } from "../generated/models.ts";
-import type { CallOptions, EventOrigin, KeyLike, WithKey } from "./common.ts";
+import type { CallOptions, WithKey } from "./common.ts";
 import type {
   PlaybackHandle,
   PlaybackOperation,
   Playbacks,
 } from "./playbacks.ts";
 import type { ClientContext } from "./_context.ts";
+import { Group } from "./_group.ts";
 import { BaseHandle } from "./_handle.ts";
-import { resolvedKey, toKey } from "./_keys.ts";
 
 const KIND = "playback";
 
@@ -44,24 +44,13 @@ export class PlaybackHandleImpl extends BaseHandle implements PlaybackHandle {
 }
 
 /** Group implementation. */
-export class PlaybacksImpl implements Playbacks {
-  #ctx: ClientContext;
-
+export class PlaybacksImpl extends Group<PlaybackHandle> implements Playbacks {
   constructor(ctx: ClientContext) {
-    this.#ctx = ctx;
-  }
-
-  async get(key: KeyLike, options?: CallOptions): Promise<PlaybackHandle> {
-    const k = toKey(KIND, key);
-    const response = await this.#ctx.send("PlaybackGet", k, undefined, options);
-    return new PlaybackHandleImpl(this.#ctx, resolvedKey(response.key, k));
-  }
-
-  handle(key: KeyLike, origin?: EventOrigin): PlaybackHandle {
-    return new PlaybackHandleImpl(this.#ctx, toKey(KIND, key, origin));
-  }
-
-  async data(key: KeyLike, options?: CallOptions): Promise<WithKey<Playback>> {
-    return await this.handle(key).data(options);
+    super(
+      ctx,
+      KIND,
+      "PlaybackGet",
+      (c, key) => new PlaybackHandleImpl(c, key),
+    );
   }
 }

@@ -5,12 +5,8 @@
  */
 
 import type { LiveRecording, StoredRecording } from "../generated/models.ts";
-import type {
-  Key,
-  RecordingOptions,
-  RequestBodies,
-} from "../protocol/types.ts";
-import type { CallOptions, EventOrigin, KeyLike, WithKey } from "./common.ts";
+import type { RecordingOptions, RequestBodies } from "../protocol/types.ts";
+import type { CallOptions, WithKey } from "./common.ts";
 import type {
   FileRangeOptions,
   LiveRecordingHandle,
@@ -21,9 +17,10 @@ import type {
   StoredRecordings,
 } from "./recordings.ts";
 import type { ClientContext } from "./_context.ts";
-import { dataOf, keysOf, msToNs } from "./_context.ts";
+import { dataOf, msToNs } from "./_context.ts";
+import { Group, ListedGroup } from "./_group.ts";
 import { BaseHandle } from "./_handle.ts";
-import { keyAt, resolvedKey, toKey } from "./_keys.ts";
+import { keyAt, resolvedKey } from "./_keys.ts";
 
 const LIVE = "liverecording";
 const STORED = "storedrecording";
@@ -179,80 +176,27 @@ export class StoredRecordingHandleImpl extends BaseHandle
 }
 
 /** `liveRecordings` implementation. */
-export class LiveRecordingsImpl implements LiveRecordings {
-  #ctx: ClientContext;
-
+export class LiveRecordingsImpl extends Group<LiveRecordingHandle>
+  implements LiveRecordings {
   constructor(ctx: ClientContext) {
-    this.#ctx = ctx;
-  }
-
-  async get(key: KeyLike, options?: CallOptions): Promise<LiveRecordingHandle> {
-    const k = toKey(LIVE, key);
-    const response = await this.#ctx.send(
+    super(
+      ctx,
+      LIVE,
       "RecordingLiveGet",
-      k,
-      undefined,
-      options,
+      (c, key) => new LiveRecordingHandleImpl(c, key),
     );
-    return new LiveRecordingHandleImpl(this.#ctx, resolvedKey(response.key, k));
-  }
-
-  handle(key: KeyLike, origin?: EventOrigin): LiveRecordingHandle {
-    return new LiveRecordingHandleImpl(this.#ctx, toKey(LIVE, key, origin));
-  }
-
-  async data(
-    key: KeyLike,
-    options?: CallOptions,
-  ): Promise<WithKey<LiveRecording>> {
-    return await this.handle(key).data(options);
   }
 }
 
 /** `storedRecordings` implementation. */
-export class StoredRecordingsImpl implements StoredRecordings {
-  #ctx: ClientContext;
-
+export class StoredRecordingsImpl extends ListedGroup<StoredRecordingHandle>
+  implements StoredRecordings {
   constructor(ctx: ClientContext) {
-    this.#ctx = ctx;
-  }
-
-  async list(filter?: Key | null, options?: CallOptions): Promise<Key[]> {
-    return keysOf(
-      await this.#ctx.send(
-        "RecordingStoredList",
-        filter ?? null,
-        undefined,
-        options,
-      ),
+    super(
+      ctx,
+      STORED,
+      { list: "RecordingStoredList", get: "RecordingStoredGet" },
+      (c, key) => new StoredRecordingHandleImpl(c, key),
     );
-  }
-
-  async get(
-    key: KeyLike,
-    options?: CallOptions,
-  ): Promise<StoredRecordingHandle> {
-    const k = toKey(STORED, key);
-    const response = await this.#ctx.send(
-      "RecordingStoredGet",
-      k,
-      undefined,
-      options,
-    );
-    return new StoredRecordingHandleImpl(
-      this.#ctx,
-      resolvedKey(response.key, k),
-    );
-  }
-
-  handle(key: KeyLike, origin?: EventOrigin): StoredRecordingHandle {
-    return new StoredRecordingHandleImpl(this.#ctx, toKey(STORED, key, origin));
-  }
-
-  async data(
-    key: KeyLike,
-    options?: CallOptions,
-  ): Promise<WithKey<StoredRecording>> {
-    return await this.handle(key).data(options);
   }
 }

@@ -323,6 +323,11 @@ function responseError(kind: string, response: Response): Error {
   );
 }
 
+/** A thrown value as an `Error`. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 function checkTimeout(timeout: number | undefined, what: string): void {
   if (timeout !== undefined && !(typeof timeout === "number" && timeout > 0)) {
     throw new RangeError(
@@ -609,10 +614,7 @@ class ClientImpl implements AriClient, ClientContext {
     const { transport } = this.#settings;
     transport.closed().then(
       (reason) => void this.#shutdown(reason),
-      (error: unknown) =>
-        void this.#shutdown(
-          error instanceof Error ? error : new Error(String(error)),
-        ),
+      (error: unknown) => void this.#shutdown(asError(error)),
     );
     const iterator = transport.status()[Symbol.asyncIterator]();
     this.#statusIterator = iterator;
@@ -626,10 +628,7 @@ class ClientImpl implements AriClient, ClientContext {
           }
         }
       } catch (error) {
-        this.#statusHub.publish({
-          type: "error",
-          error: error instanceof Error ? error : new Error(String(error)),
-        });
+        this.#statusHub.publish({ type: "error", error: asError(error) });
       }
     };
     void pump();
@@ -643,10 +642,7 @@ class ClientImpl implements AriClient, ClientContext {
     this.#bound.add(index);
     this.send(kind, key).catch((error: unknown) => {
       this.#bound.delete(index);
-      this.#statusHub.publishLocal({
-        type: "error",
-        error: error instanceof Error ? error : new Error(String(error)),
-      });
+      this.#statusHub.publishLocal({ type: "error", error: asError(error) });
     });
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { AriOperationId } from "../generated/operations.ts";
 import {
   AriCallError,
   asList,
@@ -19,13 +20,11 @@ import {
   type KindHandler,
   listHandler,
   ok,
+  quoted,
+  readVariable,
   stringField,
-  variableReply,
+  verbCommandHandler,
 } from "./executor_common.ts";
-
-function quoted(id: string): string {
-  return JSON.stringify(id);
-}
 
 /** Splits a config key id `class/type/name` (Go `ParseConfigID`, strict). */
 function configId(
@@ -84,15 +83,8 @@ export class LogChannelNotFound extends Error {
   }
 }
 
-function moduleCommand(
-  op: Parameters<typeof commandHandler>[0],
-  verb: string,
-): KindHandler {
-  return commandHandler(
-    op,
-    "moduleName",
-    (id) => `${verb} module ${quoted(id)}`,
-  );
+function moduleCommand(op: AriOperationId, verb: string): KindHandler {
+  return verbCommandHandler(op, "moduleName", "module", verb);
 }
 
 /** Handlers of the application and asterisk kinds. */
@@ -197,14 +189,12 @@ export const ASTERISK_HANDLERS: HandlerGroup = {
     ops: ["asterisk.getGlobalVar"],
     async run(ctx) {
       const name = ctx.id("global variable name");
-      const action = `get global variable ${quoted(name)}`;
-      const answer = asObject(
-        await ctx.call("asterisk.getGlobalVar", action, {
-          query: { variable: name },
-        }),
-        action,
+      return await readVariable(
+        ctx,
+        "asterisk.getGlobalVar",
+        `get global variable ${quoted(name)}`,
+        { query: { variable: name } },
       );
-      return variableReply(answer.value);
     },
   },
   AsteriskVariableSet: {

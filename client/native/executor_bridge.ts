@@ -4,31 +4,30 @@
  * @module
  */
 
-import { stringMap } from "./executor_channel.ts";
 import {
-  asObject,
   bindOnlyHandler,
   checkPathId,
   commandHandler,
   dataHandler,
-  dataReply,
   type ExecContext,
   getHandler,
   type HandlerGroup,
   keyReply,
   listHandler,
   ok,
-  playQuery,
-  recordQuery,
+  playHandler,
+  quoted,
+  recordHandler,
+  stagePlayHandler,
+  stageRecordHandler,
   stringField,
-  variableReply,
+  variableGetHandler,
+  variableSetHandler,
+  variablesGetHandler,
+  variablesSetHandler,
 } from "./executor_common.ts";
 
 const P = "bridgeId";
-
-function quoted(id: string): string {
-  return JSON.stringify(id);
-}
 
 /** The bridge id: the key id, or a generated one. */
 function bridgeId(ctx: ExecContext): { id: string; generated: boolean } {
@@ -36,18 +35,6 @@ function bridgeId(ctx: ExecContext): { id: string; generated: boolean } {
   return given === undefined
     ? { id: ctx.newId("br"), generated: true }
     : { id: given, generated: false };
-}
-
-function playbackId(ctx: ExecContext): { id: string; generated: boolean } {
-  const given = ctx.body("bridge_play").optString("playback_id");
-  return given === undefined ? { id: ctx.newId("pb"), generated: true } : {
-    id: checkPathId(ctx, given, "bridge_play.playback_id"),
-    generated: false,
-  };
-}
-
-function recordingName(ctx: ExecContext): string {
-  return ctx.body("bridge_record").optString("name") ?? ctx.newId("rc");
 }
 
 /** Handlers of the bridge kinds. */
@@ -162,125 +149,14 @@ export const BRIDGE_HANDLERS: HandlerGroup = {
     P,
     (id) => `clear the video source of bridge ${quoted(id)}`,
   ),
-  BridgePlay: {
-    ops: ["bridges.play", "bridges.playWithId"],
-    async run(ctx) {
-      const id = ctx.id();
-      const playback = playbackId(ctx);
-      const query = playQuery(ctx, "bridge_play");
-      const action = `play media on bridge ${quoted(id)}`;
-      if (playback.generated) {
-        await ctx.call("bridges.play", action, {
-          params: { [P]: id },
-          query: { ...query, playbackId: playback.id },
-        });
-      } else {
-        await ctx.call("bridges.playWithId", action, {
-          params: { [P]: id, playbackId: playback.id },
-          query,
-        });
-      }
-      return keyReply(ctx.makeKey("playback", playback.id));
-    },
-  },
-  BridgeStagePlay: {
-    ops: [],
-    run(ctx) {
-      ctx.id();
-      return Promise.resolve(
-        keyReply(ctx.makeKey("playback", playbackId(ctx).id)),
-      );
-    },
-  },
-  BridgeRecord: {
-    ops: ["bridges.record"],
-    async run(ctx) {
-      const id = ctx.id();
-      const name = recordingName(ctx);
-      await ctx.call(
-        "bridges.record",
-        `record bridge ${quoted(id)} as ${quoted(name)}`,
-        { params: { [P]: id }, query: recordQuery(ctx, "bridge_record", name) },
-      );
-      return keyReply(ctx.makeKey("liverecording", name));
-    },
-  },
-  BridgeStageRecord: {
-    ops: [],
-    run(ctx) {
-      ctx.id();
-      const name = recordingName(ctx);
-      return Promise.resolve(
-        keyReply(ctx.makeKey("liverecording", name, ctx.dialog())),
-      );
-    },
-  },
+  BridgePlay: playHandler("bridges.play", "bridges.playWithId", P, "bridge"),
+  BridgeStagePlay: stagePlayHandler("bridge"),
+  BridgeRecord: recordHandler("bridges.record", P, "bridge"),
+  BridgeStageRecord: stageRecordHandler("bridge"),
   BridgeSubscribe: bindOnlyHandler(),
   BridgeUnsubscribe: bindOnlyHandler(),
-  BridgeVariableGet: {
-    ops: ["bridges.getBridgeVar"],
-    async run(ctx) {
-      const id = ctx.id();
-      const name = ctx.body("bridge_variable").nonEmpty(
-        "name",
-        "the variable name",
-      );
-      const action = `get variable ${quoted(name)} of bridge ${quoted(id)}`;
-      const answer = asObject(
-        await ctx.call("bridges.getBridgeVar", action, {
-          params: { [P]: id },
-          query: { variable: name },
-        }),
-        action,
-      );
-      return variableReply(answer.value);
-    },
-  },
-  BridgeVariableSet: commandHandler(
-    "bridges.setBridgeVar",
-    P,
-    (id) => `set a variable on bridge ${quoted(id)}`,
-    (ctx) => {
-      const body = ctx.body("bridge_variable");
-      return {
-        query: {
-          variable: body.nonEmpty("name", "the variable name"),
-          value: body.optString("value"),
-        },
-      };
-    },
-  ),
-  BridgeVariablesGet: {
-    ops: ["bridges.getBridgeVars"],
-    async run(ctx) {
-      const id = ctx.id();
-      const names = ctx.body("variables_get").optStringArray("names");
-      if (names === undefined) {
-        throw ctx.invalid(
-          "variables_get.names must list at least one variable name",
-          "invalidField",
-          "variables_get.names",
-        );
-      }
-      const action = `get variables of bridge ${quoted(id)}`;
-      const answer = asObject(
-        await ctx.call("bridges.getBridgeVars", action, {
-          params: { [P]: id },
-          query: { variables: names },
-        }),
-        action,
-      );
-      return dataReply({ variables: stringMap(answer.variables) });
-    },
-  },
-  BridgeVariablesSet: commandHandler(
-    "bridges.setBridgeVars",
-    P,
-    (id) => `set variables on bridge ${quoted(id)}`,
-    (ctx) => ({
-      body: {
-        variables: ctx.body("variables_set").optStringMap("variables") ?? {},
-      },
-    }),
-  ),
+  BridgeVariableGet: variableGetHandler("bridges.getBridgeVar", P, "bridge"),
+  BridgeVariableSet: variableSetHandler("bridges.setBridgeVar", P, "bridge"),
+  BridgeVariablesGet: variablesGetHandler("bridges.getBridgeVars", P, "bridge"),
+  BridgeVariablesSet: variablesSetHandler("bridges.setBridgeVars", P, "bridge"),
 };

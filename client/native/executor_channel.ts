@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { AriOperationId } from "../generated/operations.ts";
 import type { AriQueryValue } from "./rest.ts";
 import {
   asObject,
@@ -14,6 +15,7 @@ import {
   dataReply,
   type ExecContext,
   getHandler,
+  givenOrNewId,
   type HandlerGroup,
   keyReply,
   type KindHandler,
@@ -21,30 +23,28 @@ import {
   nsToMillis,
   nsToSeconds,
   ok,
-  playQuery,
-  recordQuery,
+  playHandler,
+  quoted,
+  recordHandler,
+  stagePlayHandler,
+  stageRecordHandler,
   stringField,
-  variableReply,
+  variableGetHandler,
+  variableSetHandler,
+  variablesGetHandler,
+  variablesSetHandler,
+  verbCommandHandler,
 } from "./executor_common.ts";
 
 const P = "channelId";
 
-function quoted(id: string): string {
-  return JSON.stringify(id);
-}
-
 /** A body-less channel command. */
 function simple(
-  op: Parameters<typeof commandHandler>[0],
+  op: AriOperationId,
   verb: string,
   query?: Record<string, AriQueryValue>,
 ): KindHandler {
-  return commandHandler(
-    op,
-    P,
-    (id) => `${verb} channel ${quoted(id)}`,
-    query === undefined ? undefined : () => ({ query }),
-  );
+  return verbCommandHandler(op, P, "channel", verb, query);
 }
 
 /**
@@ -142,32 +142,10 @@ function externalMediaQuery(
   };
 }
 
-/** The playback id of a play body (generated when absent). */
-function playbackId(
-  ctx: ExecContext,
-  field: "channel_play" | "bridge_play",
-): { id: string; generated: boolean } {
-  const given = ctx.body(field).optString("playback_id");
-  return given === undefined
-    ? { id: ctx.newId("pb"), generated: true }
-    : { id: checkPathId(ctx, given, `${field}.playback_id`), generated: false };
-}
-
-/** The recording name of a record body (generated when absent). */
-function recordingName(
-  ctx: ExecContext,
-  field: "channel_record" | "bridge_record",
-): string {
-  return ctx.body(field).optString("name") ?? ctx.newId("rc");
-}
-
 /** The snoop id of a snoop body (generated when absent). */
 function snoopId(ctx: ExecContext): { id: string; generated: boolean } {
   const given = ctx.body("channel_snoop").optString("snoop_id");
-  return given === undefined ? { id: ctx.newId("sn"), generated: true } : {
-    id: checkPathId(ctx, given, "channel_snoop.snoop_id"),
-    generated: false,
-  };
+  return givenOrNewId(ctx, given, "sn", "channel_snoop.snoop_id");
 }
 
 /** ChannelStageExternalMedia: reserve the channel id, no ARI call. */
@@ -303,71 +281,25 @@ export const CHANNEL_HANDLERS: HandlerGroup = {
       };
     },
   ),
-  ChannelVariableSet: commandHandler(
+  ChannelVariableSet: variableSetHandler(
     "channels.setChannelVar",
     P,
-    (id) => `set a variable on channel ${quoted(id)}`,
-    (ctx) => {
-      const body = ctx.body("channel_variable");
-      return {
-        query: {
-          variable: body.nonEmpty("name", "the variable name"),
-          value: body.optString("value"),
-        },
-      };
-    },
+    "channel",
   ),
-  ChannelVariableGet: {
-    ops: ["channels.getChannelVar"],
-    async run(ctx) {
-      const id = ctx.id();
-      const name = ctx.body("channel_variable").nonEmpty(
-        "name",
-        "the variable name",
-      );
-      const action = `get variable ${quoted(name)} of channel ${quoted(id)}`;
-      const answer = asObject(
-        await ctx.call("channels.getChannelVar", action, {
-          params: { [P]: id },
-          query: { variable: name },
-        }),
-        action,
-      );
-      return variableReply(answer.value);
-    },
-  },
-  ChannelVariablesGet: {
-    ops: ["channels.getChannelVars"],
-    async run(ctx) {
-      const id = ctx.id();
-      const names = ctx.body("variables_get").optStringArray("names");
-      if (names === undefined) {
-        throw ctx.invalid(
-          "variables_get.names must list at least one variable name",
-          "invalidField",
-          "variables_get.names",
-        );
-      }
-      const action = `get variables of channel ${quoted(id)}`;
-      const answer = asObject(
-        await ctx.call("channels.getChannelVars", action, {
-          params: { [P]: id },
-          query: { variables: names },
-        }),
-        action,
-      );
-      return dataReply({ variables: stringMap(answer.variables) });
-    },
-  },
-  ChannelVariablesSet: commandHandler(
+  ChannelVariableGet: variableGetHandler(
+    "channels.getChannelVar",
+    P,
+    "channel",
+  ),
+  ChannelVariablesGet: variablesGetHandler(
+    "channels.getChannelVars",
+    P,
+    "channel",
+  ),
+  ChannelVariablesSet: variablesSetHandler(
     "channels.setChannelVars",
     P,
-    (id) => `set variables on channel ${quoted(id)}`,
-    (ctx) => ({
-      body: {
-        variables: ctx.body("variables_set").optStringMap("variables") ?? {},
-      },
-    }),
+    "channel",
   ),
   ChannelRTPStatistics: {
     ops: ["channels.rtpstatistics"],
@@ -550,61 +482,15 @@ export const CHANNEL_HANDLERS: HandlerGroup = {
   },
   ChannelStageExternalMedia: { ops: [], run: stageExternalMedia },
 
-  ChannelPlay: {
-    ops: ["channels.play", "channels.playWithId"],
-    async run(ctx) {
-      const id = ctx.id();
-      const playback = playbackId(ctx, "channel_play");
-      const query = playQuery(ctx, "channel_play");
-      const action = `play media on channel ${quoted(id)}`;
-      if (playback.generated) {
-        await ctx.call("channels.play", action, {
-          params: { [P]: id },
-          query: { ...query, playbackId: playback.id },
-        });
-      } else {
-        await ctx.call("channels.playWithId", action, {
-          params: { [P]: id, playbackId: playback.id },
-          query,
-        });
-      }
-      return keyReply(ctx.makeKey("playback", playback.id));
-    },
-  },
-  ChannelStagePlay: {
-    ops: [],
-    run(ctx) {
-      ctx.id();
-      const playback = playbackId(ctx, "channel_play");
-      return Promise.resolve(keyReply(ctx.makeKey("playback", playback.id)));
-    },
-  },
-  ChannelRecord: {
-    ops: ["channels.record"],
-    async run(ctx) {
-      const id = ctx.id();
-      const name = recordingName(ctx, "channel_record");
-      await ctx.call(
-        "channels.record",
-        `record channel ${quoted(id)} as ${quoted(name)}`,
-        {
-          params: { [P]: id },
-          query: recordQuery(ctx, "channel_record", name),
-        },
-      );
-      return keyReply(ctx.makeKey("liverecording", name));
-    },
-  },
-  ChannelStageRecord: {
-    ops: [],
-    run(ctx) {
-      ctx.id();
-      const name = recordingName(ctx, "channel_record");
-      return Promise.resolve(
-        keyReply(ctx.makeKey("liverecording", name, ctx.dialog())),
-      );
-    },
-  },
+  ChannelPlay: playHandler(
+    "channels.play",
+    "channels.playWithId",
+    P,
+    "channel",
+  ),
+  ChannelStagePlay: stagePlayHandler("channel"),
+  ChannelRecord: recordHandler("channels.record", P, "channel"),
+  ChannelStageRecord: stageRecordHandler("channel"),
   ChannelSnoop: {
     ops: ["channels.snoopChannel", "channels.snoopChannelWithId"],
     async run(ctx) {
@@ -641,15 +527,3 @@ export const CHANNEL_HANDLERS: HandlerGroup = {
   },
   ChannelSubscribe: bindOnlyHandler(),
 };
-
-/** Keeps the string members of an ARI `variables` object. */
-export function stringMap(value: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (typeof v === "string") out[k] = v;
-      else if (v !== undefined && v !== null) out[k] = String(v);
-    }
-  }
-  return out;
-}

@@ -96,6 +96,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** An id or name quoted for an action description. */
+export function quoted(id: string): string {
+  return JSON.stringify(id);
+}
+
 /**
  * Typed, validated access to one object of a request body. Absent and `null`
  * optional fields read as `undefined` (Go peers send `null` for nil maps).
@@ -124,6 +129,14 @@ export class BodyReader {
     );
   }
 
+  #missing(name: string, detail = ""): never {
+    throw this.#ctx.invalid(
+      `${this.#path}.${name} is required${detail}`,
+      "invalidField",
+      `${this.#path}.${name}`,
+    );
+  }
+
   #get(name: string): unknown {
     return Object.hasOwn(this.raw, name) ? this.raw[name] : undefined;
   }
@@ -132,13 +145,7 @@ export class BodyReader {
   string(name: string): string {
     const value = this.#get(name);
     if (typeof value !== "string") {
-      if (value === undefined || value === null) {
-        throw this.#ctx.invalid(
-          `${this.#path}.${name} is required`,
-          "invalidField",
-          `${this.#path}.${name}`,
-        );
-      }
+      if (value === undefined || value === null) this.#missing(name);
       this.#fail(name, "a string", value);
     }
     return value;
@@ -149,11 +156,7 @@ export class BodyReader {
     const value = this.#get(name);
     if (typeof value !== "string" || value === "") {
       if (value === undefined || value === null || value === "") {
-        throw this.#ctx.invalid(
-          `${this.#path}.${name} is required (${what})`,
-          "invalidField",
-          `${this.#path}.${name}`,
-        );
+        this.#missing(name, ` (${what})`);
       }
       this.#fail(name, what, value);
     }
@@ -212,13 +215,7 @@ export class BodyReader {
     const out: Record<string, string> = {};
     let count = 0;
     for (const [k, v] of Object.entries(value)) {
-      if (typeof v !== "string") {
-        throw this.#ctx.invalid(
-          `${this.#path}.${name}.${k} must be a string, got ${describe(v)}`,
-          "invalidField",
-          `${this.#path}.${name}.${k}`,
-        );
-      }
+      if (typeof v !== "string") this.#fail(`${name}.${k}`, "a string", v);
       out[k] = v;
       count++;
     }
@@ -240,13 +237,7 @@ export class BodyReader {
     if (!Array.isArray(value)) this.#fail(name, "an array of strings", value);
     for (let i = 0; i < value.length; i++) {
       if (typeof value[i] !== "string") {
-        throw this.#ctx.invalid(
-          `${this.#path}.${name}[${i}] must be a string, got ${
-            describe(value[i])
-          }`,
-          "invalidField",
-          `${this.#path}.${name}[${i}]`,
-        );
+        this.#fail(`${name}[${i}]`, "a string", value[i]);
       }
     }
     return value.length === 0 ? undefined : [...value as string[]];
@@ -256,13 +247,7 @@ export class BodyReader {
   object(name: string): BodyReader {
     const value = this.#get(name);
     if (!isObject(value)) {
-      if (value === undefined || value === null) {
-        throw this.#ctx.invalid(
-          `${this.#path}.${name} is required`,
-          "invalidField",
-          `${this.#path}.${name}`,
-        );
-      }
+      if (value === undefined || value === null) this.#missing(name);
       this.#fail(name, "an object", value);
     }
     return new BodyReader(this.#ctx, `${this.#path}.${name}`, value);
@@ -487,36 +472,39 @@ export class ExecContext {
    * Calls ARI operation `op`; failures become {@linkcode AriCallError}
    * naming `action`.
    */
-  async call(
+  call(
     op: AriOperationId,
     action: string,
     options?: CallOptions,
   ): Promise<unknown> {
-    this.#check(op);
-    const spec = ARI_OPERATIONS_BY_ID[op];
-    try {
-      const opts = this.#options(options, op);
-      return await this.#rest.request(
-        spec.method,
-        { template: spec.path, params: options?.params ?? {} },
-        opts,
-      );
-    } catch (cause) {
-      throw new AriCallError(action, cause, op);
-    }
+    return this.#send(op, action, options, (...a) => this.#rest.request(...a));
   }
 
   /** Like {@linkcode ExecContext.call} for binary answers. */
-  async callBytes(
+  callBytes(
     op: AriOperationId,
     action: string,
     options?: CallOptions,
   ): Promise<AriBytesResponse> {
+    return this.#send(
+      op,
+      action,
+      options,
+      (...a) => this.#rest.requestBytes(...a),
+    );
+  }
+
+  async #send<T>(
+    op: AriOperationId,
+    action: string,
+    options: CallOptions | undefined,
+    send: (...args: Parameters<AriRestClient["request"]>) => Promise<T>,
+  ): Promise<T> {
     this.#check(op);
     const spec = ARI_OPERATIONS_BY_ID[op];
     try {
       const opts = this.#options(options, op);
-      return await this.#rest.requestBytes(
+      return await send(
         spec.method,
         { template: spec.path, params: options?.params ?? {} },
         opts,
@@ -632,10 +620,31 @@ function withoutKey(model: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-/** A variable reply: Go omits an empty value (`"data":{}`). */
-export function variableReply(value: unknown): Response {
-  const text = typeof value === "string" ? value : "";
+/**
+ * Reads one variable (ARI answers `{"value":…}`) and replies it as Go does,
+ * leaving an empty value out (`"data":{}`).
+ */
+export async function readVariable(
+  ctx: ExecContext,
+  op: AriOperationId,
+  action: string,
+  options: CallOptions,
+): Promise<Response> {
+  const answer = asObject(await ctx.call(op, action, options), action);
+  const text = typeof answer.value === "string" ? answer.value : "";
   return dataReply(text === "" ? {} : { variable: text });
+}
+
+/** Keeps the string members of an ARI `variables` object. */
+export function stringMap(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === "string") out[k] = v;
+      else if (v !== undefined && v !== null) out[k] = String(v);
+    }
+  }
+  return out;
 }
 
 // ---- conversions ----
@@ -807,6 +816,25 @@ export function commandHandler(
   };
 }
 
+/**
+ * A body-less command on the key's entity, described as
+ * `<verb> <noun> "<id>"`, with a fixed query when given.
+ */
+export function verbCommandHandler(
+  op: AriOperationId,
+  param: string,
+  noun: string,
+  verb: string,
+  query?: Record<string, AriQueryValue>,
+): KindHandler {
+  return commandHandler(
+    op,
+    param,
+    (id) => `${verb} ${noun} ${quoted(id)}`,
+    query === undefined ? undefined : () => ({ query }),
+  );
+}
+
 /** A kind that exists only to bind dialogs: no ARI call, `{"error":""}`. */
 export function bindOnlyHandler(): KindHandler {
   return {
@@ -816,6 +844,219 @@ export function bindOnlyHandler(): KindHandler {
       return Promise.resolve(ok());
     },
   };
+}
+
+// ---- media targets: channels and bridges ----
+
+/** What plays, records and holds variables (and its body field prefix). */
+export type MediaTarget = "channel" | "bridge";
+
+/**
+ * An id a body may give (checked as a path segment, `field` names it), else
+ * a generated one.
+ */
+export function givenOrNewId(
+  ctx: ExecContext,
+  given: string | undefined,
+  suffix: IdSuffix,
+  field: string,
+): { id: string; generated: boolean } {
+  return given === undefined
+    ? { id: ctx.newId(suffix), generated: true }
+    : { id: checkPathId(ctx, given, field), generated: false };
+}
+
+/** The playback id of a play body (generated when absent). */
+function playbackId(
+  ctx: ExecContext,
+  field: `${MediaTarget}_play`,
+): { id: string; generated: boolean } {
+  const given = ctx.body(field).optString("playback_id");
+  return givenOrNewId(ctx, given, "pb", `${field}.playback_id`);
+}
+
+/** The recording name of a record body (generated when absent). */
+function recordingName(
+  ctx: ExecContext,
+  field: `${MediaTarget}_record`,
+): string {
+  return ctx.body(field).optString("name") ?? ctx.newId("rc");
+}
+
+/**
+ * A `*Play` kind: play media on the key's channel or bridge (`withIdOp` when
+ * the body names the playback), reply the playback key.
+ */
+export function playHandler(
+  op: AriOperationId,
+  withIdOp: AriOperationId,
+  param: string,
+  noun: MediaTarget,
+): KindHandler {
+  const field = `${noun}_play` as const;
+  return {
+    ops: [op, withIdOp],
+    async run(ctx) {
+      const id = ctx.id();
+      const playback = playbackId(ctx, field);
+      const query = playQuery(ctx, field);
+      const action = `play media on ${noun} ${quoted(id)}`;
+      if (playback.generated) {
+        await ctx.call(op, action, {
+          params: { [param]: id },
+          query: { ...query, playbackId: playback.id },
+        });
+      } else {
+        await ctx.call(withIdOp, action, {
+          params: { [param]: id, playbackId: playback.id },
+          query,
+        });
+      }
+      return keyReply(ctx.makeKey("playback", playback.id));
+    },
+  };
+}
+
+/** A `*StagePlay` kind: reserve the playback id, no ARI call. */
+export function stagePlayHandler(noun: MediaTarget): KindHandler {
+  return {
+    ops: [],
+    run(ctx) {
+      ctx.id();
+      const playback = playbackId(ctx, `${noun}_play`);
+      return Promise.resolve(keyReply(ctx.makeKey("playback", playback.id)));
+    },
+  };
+}
+
+/** A `*Record` kind: record the key's channel or bridge, reply its key. */
+export function recordHandler(
+  op: AriOperationId,
+  param: string,
+  noun: MediaTarget,
+): KindHandler {
+  const field = `${noun}_record` as const;
+  return {
+    ops: [op],
+    async run(ctx) {
+      const id = ctx.id();
+      const name = recordingName(ctx, field);
+      await ctx.call(op, `record ${noun} ${quoted(id)} as ${quoted(name)}`, {
+        params: { [param]: id },
+        query: recordQuery(ctx, field, name),
+      });
+      return keyReply(ctx.makeKey("liverecording", name));
+    },
+  };
+}
+
+/** A `*StageRecord` kind: reserve the recording name, no ARI call. */
+export function stageRecordHandler(noun: MediaTarget): KindHandler {
+  return {
+    ops: [],
+    run(ctx) {
+      ctx.id();
+      const name = recordingName(ctx, `${noun}_record`);
+      return Promise.resolve(
+        keyReply(ctx.makeKey("liverecording", name, ctx.dialog())),
+      );
+    },
+  };
+}
+
+/** A `*VariableGet` kind: read one variable of the key's entity. */
+export function variableGetHandler(
+  op: AriOperationId,
+  param: string,
+  noun: MediaTarget,
+): KindHandler {
+  return {
+    ops: [op],
+    async run(ctx) {
+      const id = ctx.id();
+      const name = ctx.body(`${noun}_variable`).nonEmpty(
+        "name",
+        "the variable name",
+      );
+      return await readVariable(
+        ctx,
+        op,
+        `get variable ${quoted(name)} of ${noun} ${quoted(id)}`,
+        { params: { [param]: id }, query: { variable: name } },
+      );
+    },
+  };
+}
+
+/** A `*VariableSet` kind: set one variable of the key's entity. */
+export function variableSetHandler(
+  op: AriOperationId,
+  param: string,
+  noun: MediaTarget,
+): KindHandler {
+  return commandHandler(
+    op,
+    param,
+    (id) => `set a variable on ${noun} ${quoted(id)}`,
+    (ctx) => {
+      const body = ctx.body(`${noun}_variable`);
+      return {
+        query: {
+          variable: body.nonEmpty("name", "the variable name"),
+          value: body.optString("value"),
+        },
+      };
+    },
+  );
+}
+
+/** A `*VariablesGet` kind (ours): read several variables at once. */
+export function variablesGetHandler(
+  op: AriOperationId,
+  param: string,
+  noun: MediaTarget,
+): KindHandler {
+  return {
+    ops: [op],
+    async run(ctx) {
+      const id = ctx.id();
+      const names = ctx.body("variables_get").optStringArray("names");
+      if (names === undefined) {
+        throw ctx.invalid(
+          "variables_get.names must list at least one variable name",
+          "invalidField",
+          "variables_get.names",
+        );
+      }
+      const action = `get variables of ${noun} ${quoted(id)}`;
+      const answer = asObject(
+        await ctx.call(op, action, {
+          params: { [param]: id },
+          query: { variables: names },
+        }),
+        action,
+      );
+      return dataReply({ variables: stringMap(answer.variables) });
+    },
+  };
+}
+
+/** A `*VariablesSet` kind (ours): set several variables at once. */
+export function variablesSetHandler(
+  op: AriOperationId,
+  param: string,
+  noun: MediaTarget,
+): KindHandler {
+  return commandHandler(
+    op,
+    param,
+    (id) => `set variables on ${noun} ${quoted(id)}`,
+    (ctx) => ({
+      body: {
+        variables: ctx.body("variables_set").optStringMap("variables") ?? {},
+      },
+    }),
+  );
 }
 
 // ---- shared query builders ----

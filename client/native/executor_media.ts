@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { AriOperationId } from "../generated/operations.ts";
 import {
   asList,
   asObject,
@@ -18,11 +19,14 @@ import {
   type HandlerGroup,
   keyReply,
   keysReply,
+  type KindHandler,
   listHandler,
   ok,
+  quoted,
   splitEndpointId,
   stringField,
   toBase64,
+  verbCommandHandler,
 } from "./executor_common.ts";
 
 /** Default chunk of `RecordingStoredFile`, in bytes (512 KiB). */
@@ -32,10 +36,6 @@ export const STORED_FILE_DEFAULT_LENGTH = 512 * 1024;
  * plus the JSON around it stays under NATS's default 1 MiB max payload.
  */
 export const STORED_FILE_MAX_LENGTH = 700 * 1024;
-
-function quoted(id: string): string {
-  return JSON.stringify(id);
-}
 
 function endpointKeyId(item: Record<string, unknown>): string {
   const tech = stringField(item, "technology");
@@ -83,15 +83,8 @@ function endpointTarget(
   return { kind: "to", to, label: quoted(to) };
 }
 
-function liveCommand(
-  op: Parameters<typeof commandHandler>[0],
-  verb: string,
-) {
-  return commandHandler(
-    op,
-    "recordingName",
-    (id) => `${verb} live recording ${quoted(id)}`,
-  );
+function liveCommand(op: AriOperationId, verb: string): KindHandler {
+  return verbCommandHandler(op, "recordingName", "live recording", verb);
 }
 
 /** Handlers of the device state, endpoint, mailbox, playback, recording and sound kinds. */

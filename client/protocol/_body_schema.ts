@@ -490,6 +490,18 @@ function decodeStringMap(
   ) as Record<string, string>;
 }
 
+/** Throws the {@linkcode FieldProblem} "must be <expected>" unless `ok`. */
+function mustBe(
+  ok: boolean,
+  path: string,
+  expected: string,
+  value: unknown,
+): asserts ok {
+  if (!ok) {
+    throw new FieldProblem(path, `must be ${expected}, not ${describe(value)}`);
+  }
+}
+
 /**
  * Decodes one field value; returns `undefined` when the value counts as
  * absent (`null`, like Go leaves the field untouched).
@@ -498,12 +510,7 @@ function decodeValue(spec: FieldSpec, value: unknown, path: string): unknown {
   if (value === null) return undefined;
   switch (spec.type) {
     case "string":
-      if (typeof value !== "string") {
-        throw new FieldProblem(
-          path,
-          `must be a string, not ${describe(value)}`,
-        );
-      }
+      mustBe(typeof value === "string", path, "a string", value);
       if (spec.id) checkId(value, path, "invalidField");
       return value;
     case "int":
@@ -520,36 +527,16 @@ function decodeValue(spec: FieldSpec, value: unknown, path: string): unknown {
       }
       return value;
     case "bool":
-      if (typeof value !== "boolean") {
-        throw new FieldProblem(
-          path,
-          `must be a boolean, not ${describe(value)}`,
-        );
-      }
+      mustBe(typeof value === "boolean", path, "a boolean", value);
       return value;
     case "stringMap":
-      if (!isObject(value)) {
-        throw new FieldProblem(
-          path,
-          `must be an object of strings, not ${describe(value)}`,
-        );
-      }
+      mustBe(isObject(value), path, "an object of strings", value);
       return decodeStringMap(value, path);
     case "anyMap":
-      if (!isObject(value)) {
-        throw new FieldProblem(
-          path,
-          `must be an object, not ${describe(value)}`,
-        );
-      }
+      mustBe(isObject(value), path, "an object", value);
       return value;
     case "stringArray":
-      if (!Array.isArray(value)) {
-        throw new FieldProblem(
-          path,
-          `must be an array of strings, not ${describe(value)}`,
-        );
-      }
+      mustBe(Array.isArray(value), path, "an array of strings", value);
       for (let i = 0; i < value.length; i++) {
         if (typeof value[i] !== "string") {
           throw new FieldProblem(
@@ -560,20 +547,10 @@ function decodeValue(spec: FieldSpec, value: unknown, path: string): unknown {
       }
       return value;
     case "object":
-      if (!isObject(value)) {
-        throw new FieldProblem(
-          path,
-          `must be an object, not ${describe(value)}`,
-        );
-      }
+      mustBe(isObject(value), path, "an object", value);
       return decodeObject(value, spec.schema as ObjectSchema, path);
     case "objectArray": {
-      if (!Array.isArray(value)) {
-        throw new FieldProblem(
-          path,
-          `must be an array of objects, not ${describe(value)}`,
-        );
-      }
+      mustBe(Array.isArray(value), path, "an array of objects", value);
       const schema = spec.schema as ObjectSchema;
       const out = new Array<unknown>(value.length);
       for (let i = 0; i < value.length; i++) {
@@ -581,13 +558,9 @@ function decodeValue(spec: FieldSpec, value: unknown, path: string): unknown {
         const itemPath = `${path}[${i}]`;
         if (item === null) {
           out[i] = decodeObject({}, schema, itemPath);
-        } else if (isObject(item)) {
-          out[i] = decodeObject(item, schema, itemPath);
         } else {
-          throw new FieldProblem(
-            itemPath,
-            `must be an object, not ${describe(item)}`,
-          );
+          mustBe(isObject(item), itemPath, "an object", item);
+          out[i] = decodeObject(item, schema, itemPath);
         }
       }
       return out;

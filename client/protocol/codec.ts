@@ -102,9 +102,15 @@ export type DecodedRequest = DecodedRequestOk | DecodedRequestError;
 const KEY_FIELDS = ["kind", "id", "node", "dialog", "app"] as const;
 type KeyField = typeof KEY_FIELDS[number];
 
-const KEY_FOLDED: ReadonlyMap<string, KeyField> = new Map(
-  KEY_FIELDS.map((f) => [f, f]),
-);
+/**
+ * Fields read by {@linkcode readFolded}: lower-case canonical names (which
+ * are also their folded forms) to their positions.
+ */
+function fieldTable(fields: readonly string[]): ReadonlyMap<string, number> {
+  return new Map(fields.map((f, i) => [f, i]));
+}
+
+const KEY_FOLDED = fieldTable(KEY_FIELDS);
 
 /** Top-level request fields: `kind`, `key` and every body field. */
 const TOP_FIELDS: ReadonlyMap<string, string> = new Map<string, string>([
@@ -116,16 +122,16 @@ const TOP_FOLDED: ReadonlyMap<string, string> = new Map(
   [...TOP_FIELDS.keys()].map((f): [string, string] => [foldName(f), f]),
 );
 
-const RESPONSE_FIELDS = ["error", "data", "key", "keys", "status", "code"];
-const RESPONSE_FOLDED: ReadonlyMap<string, string> = new Map(
-  RESPONSE_FIELDS.map((f): [string, string] => [f, f]),
-);
-
-const ANNOUNCE_FOLDED: ReadonlyMap<string, string> = new Map([
-  ["node", "node"],
-  ["asterisk", "asterisk"],
-  ["application", "application"],
+const RESPONSE_FOLDED = fieldTable([
+  "error",
+  "data",
+  "key",
+  "keys",
+  "status",
+  "code",
 ]);
+
+const ANNOUNCE_FOLDED = fieldTable(["node", "asterisk", "application"]);
 
 const UTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -168,11 +174,44 @@ function fail(
   return out;
 }
 
-function lookup(
+function lookup<F extends string>(
   name: string,
-  folded: ReadonlyMap<string, string>,
-): string | undefined {
+  folded: ReadonlyMap<string, F>,
+): F | undefined {
   return folded.get(name) ?? folded.get(foldName(name));
+}
+
+/**
+ * The values of the fields of `raw` that `table` knows (exact or case-folded
+ * name), by table position, Go style: in `raw`'s order, the last matching
+ * name wins. `accept` maps each value to what to keep, or `undefined` to
+ * skip it; it may throw.
+ */
+function readFolded<V = unknown>(
+  raw: Readonly<Record<string, unknown>>,
+  table: ReadonlyMap<string, number>,
+  accept?: (value: unknown, index: number) => V | undefined,
+): (V | undefined)[] {
+  const out = new Array<V | undefined>(table.size);
+  for (const name in raw) {
+    const index = table.get(name) ?? table.get(foldName(name));
+    if (index === undefined) continue;
+    const value = accept === undefined
+      ? raw[name] as V
+      : accept(raw[name], index);
+    if (value !== undefined) out[index] = value;
+  }
+  return out;
+}
+
+/** A key from its field values in {@linkcode KEY_FIELDS} order, empty ones left out. */
+function keyFrom(values: readonly (string | undefined)[]): Key {
+  const key: Key = {};
+  for (let i = 0; i < KEY_FIELDS.length; i++) {
+    const value = values[i];
+    if (value) key[KEY_FIELDS[i]!] = value;
+  }
+  return key;
 }
 
 /**
@@ -190,48 +229,27 @@ function decodeKey(raw: unknown): Key {
       "invalidKey",
     );
   }
-  let kind: string | undefined;
-  let id: string | undefined;
-  let node: string | undefined;
-  let dialog: string | undefined;
-  let app: string | undefined;
-  for (const name in raw) {
-    const f = KEY_FOLDED.get(name) ?? KEY_FOLDED.get(foldName(name));
-    if (f === undefined) continue;
-    const v = raw[name];
-    if (v === null) continue;
-    if (typeof v !== "string") {
-      throw new FieldProblem(
-        `key.${f}`,
-        `must be a string, not ${jsonKind(v)}`,
-        "invalidKey",
-      );
-    }
-    checkId(v, `key.${f}`, "invalidKey");
-    switch (f) {
-      case "kind":
-        kind = v;
-        break;
-      case "id":
-        id = v;
-        break;
-      case "node":
-        node = v;
-        break;
-      case "dialog":
-        dialog = v;
-        break;
-      default:
-        app = v;
-    }
+  return keyFrom(readFolded(raw, KEY_FOLDED, checkedKeyField));
+}
+
+/** A key field of a request: `null` skipped, else a valid id string. */
+function checkedKeyField(value: unknown, index: number): string | undefined {
+  if (value === null) return undefined;
+  const path = `key.${KEY_FIELDS[index]}`;
+  if (typeof value !== "string") {
+    throw new FieldProblem(
+      path,
+      `must be a string, not ${jsonKind(value)}`,
+      "invalidKey",
+    );
   }
-  const key: Key = {};
-  if (kind) key.kind = kind;
-  if (id) key.id = id;
-  if (node) key.node = node;
-  if (dialog) key.dialog = dialog;
-  if (app) key.app = app;
-  return key;
+  checkId(value, path, "invalidKey");
+  return value;
+}
+
+/** A key field to keep when normalising: a non-empty string. */
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
 }
 
 /**
@@ -693,34 +711,10 @@ function parseObject(
  */
 export function decodeResponse(input: Uint8Array | string): Response {
   const raw = parseObject(input, "response");
-  let error: unknown;
-  let data: unknown;
-  let key: unknown;
-  let keys: unknown;
-  let status: unknown;
-  let code: unknown;
-  for (const name in raw) {
-    switch (lookup(name, RESPONSE_FOLDED)) {
-      case "error":
-        error = raw[name];
-        break;
-      case "data":
-        data = raw[name];
-        break;
-      case "key":
-        key = raw[name];
-        break;
-      case "keys":
-        keys = raw[name];
-        break;
-      case "status":
-        status = raw[name];
-        break;
-      case "code":
-        code = raw[name];
-        break;
-    }
-  }
+  const [error, data, key, keys, status, code] = readFolded(
+    raw,
+    RESPONSE_FOLDED,
+  );
   const response: Response = {
     error: typeof error === "string"
       ? error
@@ -763,40 +757,14 @@ export function decodeResponse(input: Uint8Array | string): Response {
 export function normalizeKey(
   key: Key | Readonly<Record<string, unknown>> | null | undefined,
 ): Key {
-  const out: Key = {};
-  if (key === null || key === undefined) return out;
-  let kind: string | undefined;
-  let id: string | undefined;
-  let node: string | undefined;
-  let dialog: string | undefined;
-  let app: string | undefined;
-  for (const name in key) {
-    const v = (key as Record<string, unknown>)[name];
-    if (typeof v !== "string" || v === "") continue;
-    switch (KEY_FOLDED.get(name) ?? KEY_FOLDED.get(foldName(name))) {
-      case "kind":
-        kind = v;
-        break;
-      case "id":
-        id = v;
-        break;
-      case "node":
-        node = v;
-        break;
-      case "dialog":
-        dialog = v;
-        break;
-      case "app":
-        app = v;
-        break;
-    }
-  }
-  if (kind !== undefined) out.kind = kind;
-  if (id !== undefined) out.id = id;
-  if (node !== undefined) out.node = node;
-  if (dialog !== undefined) out.dialog = dialog;
-  if (app !== undefined) out.app = app;
-  return out;
+  if (key === null || key === undefined) return {};
+  return keyFrom(
+    readFolded(
+      key as Readonly<Record<string, unknown>>,
+      KEY_FOLDED,
+      nonEmptyString,
+    ),
+  );
 }
 
 /**
@@ -975,22 +943,7 @@ export function decodeAnnouncement(
     return null;
   }
   if (!isObject(raw)) return null;
-  let node: unknown;
-  let asterisk: unknown;
-  let application: unknown;
-  for (const name in raw) {
-    switch (lookup(name, ANNOUNCE_FOLDED)) {
-      case "node":
-        node = raw[name];
-        break;
-      case "asterisk":
-        asterisk = raw[name];
-        break;
-      case "application":
-        application = raw[name];
-        break;
-    }
-  }
+  const [node, asterisk, application] = readFolded(raw, ANNOUNCE_FOLDED);
   const id = typeof node === "string" && node !== ""
     ? node
     : typeof asterisk === "string"
