@@ -76,7 +76,7 @@ function readTextFile(path: string): string | undefined {
  */
 export async function main(args: string[]): Promise<number> {
   const isTerminal = Deno.stderr.isTerminal();
-  const result = loadConfig({
+  const result = await loadConfig({
     args,
     env: Deno.env.toObject(),
     readTextFile,

@@ -29,18 +29,18 @@ function load(
   });
 }
 
-function config(
+async function config(
   partial: Partial<LoadConfigOptions> & { files?: Record<string, string> },
-): ProxyConfig {
-  const result = load(partial);
+): Promise<ProxyConfig> {
+  const result = await load(partial);
   if (result.type !== "config") {
     throw new Error(`Expected a config, got ${JSON.stringify(result)}`);
   }
   return result.config;
 }
 
-Deno.test("loadConfig() applies Go defaults", () => {
-  const c = config({ env: REQUIRED_ENV });
+Deno.test("loadConfig() applies Go defaults", async () => {
+  const c = await config({ env: REQUIRED_ENV });
   assert.equal(c.ari.httpUrl, DEFAULT_ARI_HTTP_URL);
   assert.equal(c.ari.websocketUrl, DEFAULT_ARI_WEBSOCKET_URL);
   assert.deepEqual(c.nats.servers, [DEFAULT_NATS_URL]);
@@ -50,8 +50,8 @@ Deno.test("loadConfig() applies Go defaults", () => {
   assert.equal(c.nats.name, "ari-proxy-envapp");
 });
 
-Deno.test("loadConfig() reads the Go environment variable names", () => {
-  const c = config({
+Deno.test("loadConfig() reads the Go environment variable names", async () => {
+  const c = await config({
     env: {
       ...REQUIRED_ENV,
       ARI_HTTP_URL: "http://pbx:8088/ari",
@@ -71,8 +71,8 @@ Deno.test("loadConfig() reads the Go environment variable names", () => {
   assert.equal(c.verbose, true);
 });
 
-Deno.test("loadConfig() accepts the Go flag names", () => {
-  const c = config({
+Deno.test("loadConfig() accepts the Go flag names", async () => {
+  const c = await config({
     args: [
       "--ari.application",
       "flagapp",
@@ -94,7 +94,7 @@ Deno.test("loadConfig() accepts the Go flag names", () => {
   assert.equal(c.verbose, true);
 });
 
-Deno.test("loadConfig() ranks flag over environment over file over default", () => {
+Deno.test("loadConfig() ranks flag over environment over file over default", async () => {
   const files = {
     "/home/u/.ari-proxy.yaml": [
       "ari:",
@@ -106,7 +106,7 @@ Deno.test("loadConfig() ranks flag over environment over file over default", () 
       "  url: nats://file:4222",
     ].join("\n"),
   };
-  const c = config({
+  const c = await config({
     files,
     args: ["--ari.application", "flagapp"],
     env: { ARI_USERNAME: "envuser" },
@@ -120,8 +120,8 @@ Deno.test("loadConfig() ranks flag over environment over file over default", () 
   assert.equal(c.configFile, "/home/u/.ari-proxy.yaml");
 });
 
-Deno.test("loadConfig() reads --config files with dotted keys", () => {
-  const c = config({
+Deno.test("loadConfig() reads --config files with dotted keys", async () => {
+  const c = await config({
     args: ["--config", "/etc/proxy.yaml"],
     files: {
       "/etc/proxy.yaml":
@@ -132,8 +132,8 @@ Deno.test("loadConfig() reads --config files with dotted keys", () => {
   assert.equal(c.verbose, true);
 });
 
-Deno.test("loadConfig() reports a missing explicit config file", () => {
-  const r = load({ args: ["--config", "/nope.yaml"], env: REQUIRED_ENV });
+Deno.test("loadConfig() reports a missing explicit config file", async () => {
+  const r = await load({ args: ["--config", "/nope.yaml"], env: REQUIRED_ENV });
   assert.equal(r.type, "error");
   assert.match(
     r.type === "error" ? r.message : "",
@@ -141,8 +141,8 @@ Deno.test("loadConfig() reports a missing explicit config file", () => {
   );
 });
 
-Deno.test("loadConfig() reports invalid YAML with the file name", () => {
-  const r = load({
+Deno.test("loadConfig() reports invalid YAML with the file name", async () => {
+  const r = await load({
     env: REQUIRED_ENV,
     files: { "/home/u/.ari-proxy.yaml": "ari: [unclosed" },
   });
@@ -150,8 +150,8 @@ Deno.test("loadConfig() reports invalid YAML with the file name", () => {
   assert.match(r.type === "error" ? r.message : "", /Invalid config file/);
 });
 
-Deno.test("loadConfig() names every missing required setting in one line", () => {
-  const r = load({});
+Deno.test("loadConfig() names every missing required setting in one line", async () => {
+  const r = await load({});
   assert.equal(r.type, "error");
   const message = r.type === "error" ? r.message : "";
   assert.match(message, /ARI_APPLICATION/);
@@ -160,19 +160,22 @@ Deno.test("loadConfig() names every missing required setting in one line", () =>
   assert.equal(message.includes("\n"), false);
 });
 
-Deno.test("loadConfig() rejects unknown flags and bad URLs", () => {
-  assert.equal(load({ args: ["--nope"], env: REQUIRED_ENV }).type, "error");
-  const r = load({ env: { ...REQUIRED_ENV, ARI_HTTP_URL: "ftp://x" } });
+Deno.test("loadConfig() rejects unknown flags and bad URLs", async () => {
+  assert.equal(
+    (await load({ args: ["--nope"], env: REQUIRED_ENV })).type,
+    "error",
+  );
+  const r = await load({ env: { ...REQUIRED_ENV, ARI_HTTP_URL: "ftp://x" } });
   assert.equal(r.type, "error");
   assert.match(r.type === "error" ? r.message : "", /ari\.http_url/);
   assert.equal(
-    load({ env: { ...REQUIRED_ENV, ARI_APPLICATION: "a.b" } }).type,
+    (await load({ env: { ...REQUIRED_ENV, ARI_APPLICATION: "a.b" } })).type,
     "error",
   );
 });
 
-Deno.test("loadConfig() handles our additions: prefix, NATS credentials, TLS", () => {
-  const c = config({
+Deno.test("loadConfig() handles our additions: prefix, NATS credentials, TLS", async () => {
+  const c = await config({
     env: REQUIRED_ENV,
     args: [
       "--prefix",
@@ -193,18 +196,21 @@ Deno.test("loadConfig() handles our additions: prefix, NATS credentials, TLS", (
   assert.deepEqual(c.nats.tls, { caFile: "/ca.pem" });
   assert.equal(c.nats.name, "edge-1");
   assert.equal(
-    load({ env: REQUIRED_ENV, args: ["--nats.tls_cert", "/c.pem"] }).type,
+    (await load({ env: REQUIRED_ENV, args: ["--nats.tls_cert", "/c.pem"] }))
+      .type,
     "error",
   );
   assert.equal(
-    load({ env: REQUIRED_ENV, args: ["--nats.token", "t", "--nats.user", "u"] })
-      .type,
+    (await load({
+      env: REQUIRED_ENV,
+      args: ["--nats.token", "t", "--nats.user", "u"],
+    })).type,
     "error",
   );
 });
 
-Deno.test("loadConfig() follows Kubernetes NATS service variables like Go", () => {
-  const c = config({
+Deno.test("loadConfig() follows Kubernetes NATS service variables like Go", async () => {
+  const c = await config({
     env: {
       ...REQUIRED_ENV,
       NATS_SERVICE_HOST: "10.0.0.5",
@@ -214,9 +220,9 @@ Deno.test("loadConfig() follows Kubernetes NATS service variables like Go", () =
   assert.deepEqual(c.nats.servers, ["nats://10.0.0.5:4223"]);
 });
 
-Deno.test("loadConfig() answers --help and --version", () => {
-  assert.equal(load({ args: ["--help"] }).type, "help");
-  assert.equal(load({ args: ["-V"] }).type, "version");
+Deno.test("loadConfig() answers --help and --version", async () => {
+  assert.equal((await load({ args: ["--help"] })).type, "help");
+  assert.equal((await load({ args: ["-V"] })).type, "version");
   const text = helpText("9.9.9");
   for (
     const name of [
@@ -236,8 +242,8 @@ Deno.test("loadConfig() answers --help and --version", () => {
   ) assert.ok(text.includes(name), `help mentions ${name}`);
 });
 
-Deno.test("redactConfig() hides passwords and tokens", () => {
-  const c = config({
+Deno.test("redactConfig() hides passwords and tokens", async () => {
+  const c = await config({
     env: {
       ...REQUIRED_ENV,
       NATS_TOKEN: "tok",

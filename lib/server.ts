@@ -11,11 +11,15 @@
  *   handler that dispatches on `kind` to the shared KindExecutor;
  * - every ARI event on `<prefix>event.<app>.<node>` (as Asterisk sent it),
  *   plus one copy per bound dialog on `<prefix>dialogevent.<dialog>`;
+ *   events are queued and published together once per event-loop turn, in
+ *   order, and dropped (counted, logged) when NATS falls more than
+ *   `maxPendingEventBytes` behind;
  * - discovery announcements on `<prefix>announce`.
  *
  * @module
  */
 
+import { clearImmediate, setImmediate } from "node:timers";
 import { getLogger, type Logger } from "@logtape/logtape";
 import {
   connect,
@@ -77,6 +81,10 @@ export const ARI_DOWN_ERROR = "ARI connection is down";
 export const NOT_IMPLEMENTED_ERROR = "Not implemented";
 /** Error text for requests refused by the concurrency limit. */
 export const OVERLOADED_ERROR = "Proxy overloaded: too many requests in flight";
+/** Default bound of event bytes waiting for NATS (32 MiB). */
+export const DEFAULT_MAX_PENDING_EVENT_BYTES = 32 * 1024 * 1024;
+/** Period of the summary logged while events are dropped, in milliseconds. */
+export const EVENT_DROP_REPORT_INTERVAL = 5_000;
 
 /** How to reach Asterisk's ARI. */
 export interface ProxyAriOptions {
@@ -190,6 +198,17 @@ export interface ProxyOptions {
    */
   maxDialogEntities?: number;
   /**
+   * Bytes of events allowed to wait for NATS: the proxy's own queue (events
+   * of the current event-loop turn) plus what the NATS client has not yet
+   * written to its socket (while NATS is slow or reconnecting). Beyond it,
+   * events are dropped rather than buffered without bound; drops are
+   * counted in `stats().events.overflowed` and logged as warnings (at most
+   * one line per {@linkcode EVENT_DROP_REPORT_INTERVAL}).
+   *
+   * @default {33554432}
+   */
+  maxPendingEventBytes?: number;
+  /**
    * Logger; child categories `nats`, `ari`, `requests`, `events`, `dialogs`.
    *
    * @default {getLogger(["ari-proxy", "server"])}
@@ -229,8 +248,20 @@ export interface ProxyEventStats {
   published: number;
   /** Dialog copies published on `dialogevent.<dialog>`. */
   dialogPublished: number;
-  /** Publications that failed (NATS closed, payload too large). */
+  /**
+   * Events and dialog copies not published: NATS refused them (closed,
+   * payload too large) or they overflowed `maxPendingEventBytes`.
+   */
   dropped: number;
+  /** The part of `dropped` that overflowed `maxPendingEventBytes`. */
+  overflowed: number;
+  /** Events and dialog copies queued for the end of this event-loop turn. */
+  queued: number;
+  /**
+   * Bytes the NATS client has not written to its socket yet (0 when the
+   * client does not tell).
+   */
+  pendingBytes: number;
 }
 
 /** A snapshot of the server state. */
@@ -285,6 +316,7 @@ interface Validated {
   requestTimeout: number | undefined;
   closeTimeout: number;
   maxDialogEntities: number | undefined;
+  maxPendingEventBytes: number;
   logger: Logger;
 }
 
@@ -372,6 +404,15 @@ function validate(options: ProxyOptions): Validated {
   nonNegative(options.entityCheckInterval, "entityCheckInterval");
   nonNegative(options.closeTimeout, "closeTimeout");
   if (
+    options.maxPendingEventBytes !== undefined &&
+    !(options.maxPendingEventBytes > 0 &&
+      Number.isFinite(options.maxPendingEventBytes))
+  ) {
+    throw new RangeError(
+      `Cannot start proxy: maxPendingEventBytes must be a positive finite number, got ${options.maxPendingEventBytes}`,
+    );
+  }
+  if (
     options.requestTimeout !== undefined &&
     !(options.requestTimeout > 0)
   ) {
@@ -391,6 +432,8 @@ function validate(options: ProxyOptions): Validated {
     requestTimeout: options.requestTimeout,
     closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
     maxDialogEntities: options.maxDialogEntities,
+    maxPendingEventBytes: options.maxPendingEventBytes ??
+      DEFAULT_MAX_PENDING_EVENT_BYTES,
     logger: options.logger ?? getLogger(["ari-proxy", "server"]),
   };
 }
@@ -499,6 +542,103 @@ function withDialog(
 
 const encoder = new TextEncoder();
 
+/**
+ * Queued event bytes that are published at once instead of at the end of
+ * the turn: bursts are cut into batches of about this size.
+ */
+const MAX_EVENT_BATCH_BYTES = 256 * 1024;
+
+/** `PUB `, ` `, the length and two CRLFs around a payload (close enough). */
+const PUB_OVERHEAD = 16;
+
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const COMMA = 0x2c;
+
+/**
+ * Whether the JSON object text `frame` has the member `member` (compact
+ * `"key":"value"` text, e.g. `"application":"app"`) in its outermost object,
+ * decided from the text alone. `false` means "cannot tell cheaply" (parse
+ * instead); for valid JSON it is never a wrong `true`:
+ *
+ * - the last occurrence of `quotedKey` (`"key"`) starts the member, right
+ *   after `{` or `,` — so its quote is not escaped and it is a key, and no
+ *   later duplicate of the key can override it;
+ * - the value is the expected string, followed by `,` or `}`;
+ * - the member is at depth 1: no `{`/`[` before it, or no `}`/`]` after it
+ *   but the final `}`.
+ *
+ * Asterisk puts `asterisk_id` and `application` near the end, where the
+ * backward search finds them at once.
+ */
+function hasTopLevelMember(
+  frame: string,
+  quotedKey: string,
+  member: string,
+): boolean {
+  const at = frame.lastIndexOf(quotedKey);
+  if (at <= 0) return false;
+  const before = frame.charCodeAt(at - 1);
+  if (before !== COMMA && before !== OPEN_BRACE) return false;
+  const end = at + member.length;
+  // (`slice` + `===` is several times faster than `startsWith` here.)
+  if (frame.slice(at, end) !== member) return false;
+  const next = frame.charCodeAt(end);
+  if (next !== COMMA && next !== CLOSE_BRACE) return false;
+  const brace = frame.indexOf("{", 1);
+  const bracket = frame.indexOf("[", 1);
+  if ((brace === -1 || brace > at) && (bracket === -1 || bracket > at)) {
+    return true;
+  }
+  return frame.indexOf("}", end) === frame.length - 1 &&
+    frame.indexOf("]", end) === -1;
+}
+
+/**
+ * Encodes a batch of payloads. When they are all ASCII (the UTF-8 length
+ * of the joined text equals its length, as for nearly every ARI event), one
+ * `encode` of the joined text is cut into views; else each is encoded.
+ */
+function encodeBatch(payloads: string[]): Uint8Array[] {
+  const n = payloads.length;
+  if (n === 1) return [encoder.encode(payloads[0]!)];
+  const joined = payloads.join("");
+  const bytes = encoder.encode(joined);
+  const out = new Array<Uint8Array>(n);
+  if (bytes.length === joined.length) {
+    let offset = 0;
+    for (let i = 0; i < n; i++) {
+      const end = offset + payloads[i]!.length;
+      out[i] = bytes.subarray(offset, end);
+      offset = end;
+    }
+  } else {
+    for (let i = 0; i < n; i++) out[i] = encoder.encode(payloads[i]!);
+  }
+  return out;
+}
+
+/**
+ * Bytes the NATS client holds but has not written to its socket yet: its
+ * outbound buffer (which also grows while it reconnects) plus the socket's
+ * unwritten bytes. nats.js exposes neither, so this reads the internals of
+ * `@nats-io/transport-node` 3.x (`protocol.outbound`,
+ * `protocol.transport.socket`) and counts what it cannot find as 0.
+ */
+function natsPendingBytes(nc: NatsConnection | undefined): number {
+  const protocol = (nc as {
+    protocol?: {
+      outbound?: { size?: () => number };
+      transport?: { socket?: { writableLength?: number } };
+    };
+  } | undefined)?.protocol;
+  if (protocol === undefined) return 0;
+  const outbound = protocol.outbound;
+  const buffered = typeof outbound?.size === "function" ? outbound.size() : 0;
+  const written = protocol.transport?.socket?.writableLength;
+  return buffered + (typeof written === "number" ? written : 0);
+}
+
 type SubscriptionScope = "base" | "node";
 
 class Proxy implements ProxyServer {
@@ -552,7 +692,33 @@ class Proxy implements ProxyServer {
     ariDown: 0,
     overloaded: 0,
   };
-  readonly #ev = { received: 0, published: 0, dialogPublished: 0, dropped: 0 };
+  readonly #ev = {
+    received: 0,
+    published: 0,
+    dialogPublished: 0,
+    dropped: 0,
+    overflowed: 0,
+  };
+  /** `"application":"<app>"`, to find it in a frame without parsing. */
+  readonly #appMember: string;
+  /** `"asterisk_id":"<node>"`, to find it in a frame without parsing. */
+  #nodeMember = "";
+  /** `,"asterisk_id":"<node>","application":"<app>"}`: Asterisk's usual tail. */
+  #plainTail = "";
+  // The outbound event queue: parallel arrays, flushed once per turn.
+  #qSubjects: string[] = [];
+  #qPayloads: string[] = [];
+  #qDialog: boolean[] = [];
+  /** Size of the queue in the NATS protocol (`PUB <subject> <n>\r\n…\r\n`). */
+  #qBytes = 0;
+  #flushHandle: ReturnType<typeof setImmediate> | undefined;
+  /** `natsPendingBytes` after the last flush. */
+  #natsPending = 0;
+  /** Publications NATS refused (part of `dropped`). */
+  #publishFailures = 0;
+  /** Overflow drops not yet reported, and the report timer. */
+  #overflowUnreported = 0;
+  #overflowTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(opts: Validated) {
     this.#opts = opts;
@@ -562,6 +728,7 @@ class Proxy implements ProxyServer {
     this.#reqLog = opts.logger.getChild("requests");
     this.#eventLog = opts.logger.getChild("events");
     this.#app = opts.ari.application;
+    this.#appMember = `"application":${JSON.stringify(this.#app)}`;
     this.#prefix = opts.prefix;
     this.#ownsNats = !("connection" in opts.nats);
     this.#limiter = createLimiter(
@@ -637,6 +804,7 @@ class Proxy implements ProxyServer {
     this.#nc = await this.#connectNats(signal);
     this.#node = await this.#fetchNodeWithRetry(signal);
     this.#eventSubject = eventSubject(this.#prefix, this.#app, this.#node);
+    this.#setNodeMember(this.#node);
     this.#ariLog.info(
       "Asterisk node id is {node}; opening the ARI event stream for application {application}",
       { node: this.#node, application: this.#app },
@@ -820,7 +988,7 @@ class Proxy implements ProxyServer {
       username: ari.username,
       password: ari.password,
       app: this.#app,
-      onEvent: (event, frame) => this.#onEvent(event, frame),
+      onFrame: (frame) => this.#onFrame(frame),
       onStatus: (status) => {
         // Statuses of a replaced or replacing stream do not count.
         if (holder.stream !== undefined && holder.stream === this.#stream) {
@@ -967,6 +1135,7 @@ class Proxy implements ProxyServer {
     );
     this.#node = id;
     this.#eventSubject = eventSubject(this.#prefix, this.#app, id);
+    this.#setNodeMember(id);
     this.#unsubscribe(this.#nodeSubs);
     this.#nodeSubs = [];
     this.#subscribe("node");
@@ -1028,6 +1197,8 @@ class Proxy implements ProxyServer {
   // ---- requests -----------------------------------------------------------
 
   #respond(msg: Msg, response: Response | string): void {
+    // Events received before this reply go out before it.
+    if (this.#qSubjects.length > 0) this.#flushEvents();
     let payload: string;
     try {
       payload = typeof response === "string"
@@ -1176,20 +1347,64 @@ class Proxy implements ProxyServer {
 
   // ---- events -------------------------------------------------------------
 
-  #publish(subject: string, payload: string): boolean {
+  #setNodeMember(node: string): void {
+    this.#nodeMember = `"asterisk_id":${JSON.stringify(node)}`;
+    this.#plainTail = `,${this.#nodeMember},${this.#appMember}}`;
+  }
+
+  /**
+   * One ARI frame, unparsed. Most frames are published as they are: no
+   * dialogs are bound, and the frame names our node and application at its
+   * top level. The rest are parsed (`#onEvent`).
+   */
+  #onFrame(frame: string): void {
+    if (
+      this.#dialogs.size === 0 && this.#node !== undefined &&
+      this.#nc !== undefined && this.#isPlainFrame(frame)
+    ) {
+      this.#ev.received++;
+      this.#enqueue(this.#eventSubject, frame, false);
+      return;
+    }
+    let event: unknown;
     try {
-      this.#nc!.publish(subject, payload);
-      return true;
+      event = JSON.parse(frame);
     } catch (error) {
-      this.#ev.dropped++;
-      if (this.#ev.dropped === 1 || this.#ev.dropped % 1000 === 0) {
-        this.#eventLog.warn(
-          "Cannot publish on {subject}: {error} ({dropped} dropped so far)",
-          { subject, error: errorMessage(error), dropped: this.#ev.dropped },
-        );
-      }
+      this.#eventLog.warn("Bad ARI event frame: {error}", {
+        error: `Cannot parse an ARI event frame: it is not JSON (${
+          errorMessage(error)
+        })`,
+      });
+      return;
+    }
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
+      this.#eventLog.warn("Bad ARI event frame: {error}", {
+        error: "Cannot use an ARI event frame: it is not a JSON object",
+      });
+      return;
+    }
+    this.#onEvent(event as AriEventObject, frame);
+  }
+
+  /**
+   * Whether a frame can be published as it is, judged from its text: it is
+   * an object that names our node and application at its top level (found
+   * at once in Asterisk's usual `…,"asterisk_id":…,"application":…}` tail,
+   * else by {@linkcode hasTopLevelMember}) and is not ApplicationReplaced.
+   */
+  #isPlainFrame(frame: string): boolean {
+    const n = frame.length;
+    if (frame.charCodeAt(0) !== OPEN_BRACE) return false;
+    const tail = this.#plainTail;
+    if (
+      !(n > tail.length && frame.slice(n - tail.length) === tail) &&
+      !(frame.charCodeAt(n - 1) === CLOSE_BRACE &&
+        hasTopLevelMember(frame, '"asterisk_id"', this.#nodeMember) &&
+        hasTopLevelMember(frame, '"application"', this.#appMember))
+    ) {
       return false;
     }
+    return !frame.includes("ApplicationReplaced");
   }
 
   #onEvent(event: AriEventObject, raw: string): void {
@@ -1210,13 +1425,134 @@ class Proxy implements ProxyServer {
       if (asteriskId !== node) this.#eventFromOtherNode();
       payload = raw;
     }
-    if (this.#publish(this.#eventSubject, payload)) this.#ev.published++;
+    this.#enqueue(this.#eventSubject, payload, false);
     if (this.#dialogs.size > 0) this.#routeDialogs(event, payload);
     if (
       event.type === "ApplicationReplaced" && event.application === this.#app
     ) {
       this.#onApplicationReplaced();
     }
+  }
+
+  /**
+   * Queues a publication for the end of this event-loop turn, or drops it
+   * when NATS is already `maxPendingEventBytes` behind.
+   */
+  #enqueue(subject: string, payload: string, dialog: boolean): void {
+    const size = subject.length + payload.length + PUB_OVERHEAD;
+    const limit = this.#opts.maxPendingEventBytes - this.#qBytes - size;
+    if (
+      this.#natsPending > limit &&
+      (this.#natsPending = natsPendingBytes(this.#nc)) > limit
+    ) {
+      this.#overflow();
+      return;
+    }
+    this.#qSubjects.push(subject);
+    this.#qPayloads.push(payload);
+    this.#qDialog.push(dialog);
+    this.#qBytes += size;
+    if (this.#qBytes >= MAX_EVENT_BATCH_BYTES) {
+      // A long burst: publish what we have (less memory held per turn).
+      this.#flushEvents();
+    } else {
+      // After the I/O callbacks of this turn: every frame the WebSocket had
+      // ready is queued by then, so NATS gets one batch (a few socket
+      // writes) instead of one write per event.
+      this.#flushHandle ??= setImmediate(this.#flushEvents);
+    }
+  }
+
+  /** Publishes the queue, in order. */
+  #flushEvents = (): void => {
+    if (this.#flushHandle !== undefined) {
+      clearImmediate(this.#flushHandle);
+      this.#flushHandle = undefined;
+    }
+    const n = this.#qSubjects.length;
+    if (n === 0) return;
+    const subjects = this.#qSubjects;
+    const dialog = this.#qDialog;
+    const bodies = encodeBatch(this.#qPayloads);
+    this.#qSubjects = [];
+    this.#qPayloads = [];
+    this.#qDialog = [];
+    this.#qBytes = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.#publish(subjects[i]!, bodies[i]!)) {
+        if (dialog[i]) this.#ev.dialogPublished++;
+        else this.#ev.published++;
+      }
+    }
+    this.#natsPending = natsPendingBytes(this.#nc);
+  };
+
+  #publish(subject: string, payload: Uint8Array): boolean {
+    try {
+      this.#nc!.publish(subject, payload);
+      return true;
+    } catch (error) {
+      this.#ev.dropped++;
+      this.#publishFailures++;
+      if (this.#publishFailures === 1 || this.#publishFailures % 1000 === 0) {
+        this.#eventLog.warn(
+          "Cannot publish on {subject}: {error} ({dropped} dropped so far)",
+          { subject, error: errorMessage(error), dropped: this.#ev.dropped },
+        );
+      }
+      return false;
+    }
+  }
+
+  /** Counts an overflow drop; warns at once, then sums up periodically. */
+  #overflow(): void {
+    this.#ev.dropped++;
+    this.#ev.overflowed++;
+    if (this.#overflowTimer !== undefined) {
+      this.#overflowUnreported++;
+      return;
+    }
+    this.#eventLog.warn(
+      "NATS is not taking events as fast as ARI sends them: {pending} bytes wait to be written (limit {limit}); DROPPING EVENTS until it catches up ({dropped} dropped so far)",
+      {
+        pending: this.#natsPending + this.#qBytes,
+        limit: this.#opts.maxPendingEventBytes,
+        dropped: this.#ev.overflowed,
+      },
+    );
+    this.#armOverflowReport();
+  }
+
+  #armOverflowReport(): void {
+    this.#overflowTimer = setTimeout(
+      () => this.#reportOverflow(),
+      EVENT_DROP_REPORT_INTERVAL,
+    );
+    Deno.unrefTimer(this.#overflowTimer);
+  }
+
+  #reportOverflow(): void {
+    this.#overflowTimer = undefined;
+    const count = this.#overflowUnreported;
+    this.#overflowUnreported = 0;
+    if (count === 0) {
+      this.#eventLog.info(
+        "NATS caught up with the ARI events; {dropped} events dropped so far",
+        { dropped: this.#ev.overflowed },
+      );
+      return;
+    }
+    this.#eventLog.warn(
+      "DROPPED {count} events in the last {seconds} s: NATS is not taking them as fast as ARI sends them ({pending} bytes wait to be written, limit {limit}; {dropped} dropped so far)",
+      {
+        count,
+        seconds: EVENT_DROP_REPORT_INTERVAL / 1000,
+        pending: this.#natsPending + this.#qBytes,
+        limit: this.#opts.maxPendingEventBytes,
+        dropped: this.#ev.overflowed,
+      },
+    );
+    this.#armOverflowReport();
   }
 
   /** An event names another node: Asterisk may have restarted with a new id. */
@@ -1238,14 +1574,11 @@ class Proxy implements ProxyServer {
       return;
     }
     for (const dialog of dialogs) {
-      if (
-        this.#publish(
-          dialogEventSubject(this.#prefix, dialog),
-          withDialog(payload, event, dialog),
-        )
-      ) {
-        this.#ev.dialogPublished++;
-      }
+      this.#enqueue(
+        dialogEventSubject(this.#prefix, dialog),
+        withDialog(payload, event, dialog),
+        true,
+      );
     }
     try {
       for (const key of isDestroyEvent(event as never)) {
@@ -1280,7 +1613,11 @@ class Proxy implements ProxyServer {
         active: limiter.active,
         queued: limiter.queued,
       },
-      events: { ...this.#ev },
+      events: {
+        ...this.#ev,
+        queued: this.#qSubjects.length,
+        pendingBytes: natsPendingBytes(nc),
+      },
       dialogs: this.#dialogs.stats(),
       announcements: this.#announcer.stats(),
       entityChanges: this.#entityChanges,
@@ -1317,6 +1654,9 @@ class Proxy implements ProxyServer {
       });
     }
     // 3. Drain NATS (flush what we published).
+    this.#flushEvents();
+    clearTimeout(this.#overflowTimer);
+    this.#overflowTimer = undefined;
     if (nc !== undefined && !nc.isClosed()) {
       try {
         if (this.#ownsNats) await nc.drain();

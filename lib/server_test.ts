@@ -50,6 +50,8 @@ Deno.test("startProxy() rejects negative durations and limits with RangeError", 
     ["maxConcurrency", (o) => o.maxConcurrency = 0],
     ["maxQueued", (o) => o.maxQueued = -1],
     ["maxDialogEntities", (o) => o.maxDialogEntities = 0],
+    ["maxPendingEventBytes", (o) => o.maxPendingEventBytes = 0],
+    ["maxPendingEventBytes", (o) => o.maxPendingEventBytes = Infinity],
   ];
   for (const [name, patch] of cases) {
     await assert.rejects(startProxy(options(patch)), RangeError, name);

@@ -9,10 +9,15 @@
  */
 
 import assert from "node:assert/strict";
+import type { Logger } from "@logtape/logtape";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { startNats } from "./harness/mod.ts";
 import { Collector, request, until } from "./_server_util.ts";
-import { type ProxyServer, startProxy } from "../lib/server.ts";
+import {
+  type ProxyOptions,
+  type ProxyServer,
+  startProxy,
+} from "../lib/server.ts";
 
 type Json = Record<string, unknown>;
 
@@ -77,7 +82,27 @@ class FakeAri implements AsyncDisposable {
   }
 }
 
-async function setup(fake: FakeAri, natsUrl: string): Promise<{
+/** A logger that records `level category message properties` lines. */
+function recordingLogger(lines: string[], category = "proxy"): Logger {
+  return new Proxy({}, {
+    get: (_target, name) =>
+      name === "getChild"
+        ? (child: string) => recordingLogger(lines, `${category}.${child}`)
+        : (message: string, properties?: Record<string, unknown>) => {
+          lines.push(
+            `${String(name)} ${category} ${message} ${
+              JSON.stringify(properties)
+            }`,
+          );
+        },
+  }) as unknown as Logger;
+}
+
+async function setup(
+  fake: FakeAri,
+  natsUrl: string,
+  extra?: Partial<ProxyOptions>,
+): Promise<{
   proxy: ProxyServer;
   nc: NatsConnection;
 }> {
@@ -91,6 +116,7 @@ async function setup(fake: FakeAri, natsUrl: string): Promise<{
     },
     nats: { servers: [natsUrl] },
     entityCheckInterval: 0,
+    ...extra,
   });
   const nc = await connect({ servers: natsUrl });
   return { proxy, nc };
@@ -128,6 +154,197 @@ Deno.test("startProxy() publishes ARI event frames byte for byte, adding only wh
     });
   } finally {
     await nc.close();
+    await proxy.close();
+  }
+});
+
+Deno.test("startProxy() forwards a frame unparsed only when its text proves it names our node and application", async () => {
+  await using nats = await startNats();
+  const node = "02:00:00:00:00:a1";
+  await using fake = new FakeAri(node);
+  const lines: string[] = [];
+  const { proxy, nc } = await setup(fake, nats.url, {
+    logger: recordingLogger(lines),
+  });
+  try {
+    using events = new Collector(nc, `ari.event.fake.${node}`);
+    await nc.flush();
+    const id = `"asterisk_id":"${node}"`;
+    // [frame, what must be published: the frame itself, or this object]
+    const cases: [string, "same" | Json][] = [
+      // Asterisk's usual tail.
+      [
+        `{"type":"ChannelVarset","channel":{"id":"c1"},${id},"application":"fake"}`,
+        "same",
+      ],
+      // application first, asterisk_id last.
+      [
+        `{"type":"DeviceStateChanged","application":"fake","device_state":{"name":"d"},${id}}`,
+        "same",
+      ],
+      // Only nested: the top level lacks both.
+      [`{"type":"ChannelUserevent","userevent":{${id},"application":"fake"}}`, {
+        type: "ChannelUserevent",
+        userevent: { asterisk_id: node, application: "fake" },
+        application: "fake",
+        asterisk_id: node,
+      }],
+      // Only inside a string value.
+      [
+        `{"type":"ChannelUserevent","text":"\\"asterisk_id\\":\\"${node}\\",\\"application\\":\\"fake\\""}`,
+        {
+          type: "ChannelUserevent",
+          text: `"asterisk_id":"${node}","application":"fake"`,
+          application: "fake",
+          asterisk_id: node,
+        },
+      ],
+      // Top-level application, asterisk_id only nested.
+      [`{"type":"X","application":"fake","inner":{${id}}}`, {
+        type: "X",
+        application: "fake",
+        inner: { asterisk_id: node },
+        asterisk_id: node,
+      }],
+      // Another application, a nested copy of ours, spaces: kept as sent.
+      [`{"type":"StasisStart","application":"other",${id}}`, "same"],
+      [
+        `{"type":"Y",${id},"application":"fake","nested":{"application":"x"}}`,
+        "same",
+      ],
+      [`{"type":"Z", "asterisk_id": "${node}", "application": "fake"}`, "same"],
+    ];
+    for (const [frame] of cases) fake.send(frame);
+    // Malformed frames are logged and skipped, never published.
+    fake.send("[1,2]");
+    fake.send(`{"type":"Broken",${id},"application":"fake"`);
+    fake.send(`{"type":"Last",${id},"application":"fake"}`);
+    await events.waitFor(
+      (ms) => ms.length === cases.length + 1,
+      5_000,
+      "every event",
+    );
+    cases.forEach(([frame, expected], i) => {
+      const message = events.messages[i]!;
+      if (expected === "same") assert.equal(message.text, frame, frame);
+      else assert.deepEqual(message.json, expected, frame);
+    });
+    assert.equal(
+      (events.messages[cases.length]!.json as Json).type,
+      "Last",
+    );
+    const stats = proxy.stats().events;
+    assert.equal(stats.received, cases.length + 1);
+    assert.equal(stats.published, cases.length + 1);
+    assert.equal(stats.dropped, 0);
+    assert.equal(
+      lines.filter((l) => l.startsWith("warn proxy.events Bad ARI event frame"))
+        .length,
+      2,
+    );
+  } finally {
+    await nc.close();
+    await proxy.close();
+  }
+});
+
+Deno.test("startProxy() re-registers on ApplicationReplaced in a frame that names our node and application", async () => {
+  await using nats = await startNats();
+  const node = "02:00:00:00:00:a2";
+  await using fake = new FakeAri(node);
+  const lines: string[] = [];
+  const { proxy, nc } = await setup(fake, nats.url, {
+    logger: recordingLogger(lines),
+  });
+  try {
+    const before = fake.calls.filter((c) => c.startsWith("GET /ari/events"))
+      .length;
+    fake.send(
+      `{"type":"ApplicationReplaced","timestamp":"2026-01-01T00:00:00.000+0000","asterisk_id":"${node}","application":"fake"}`,
+    );
+    await until(
+      () =>
+        fake.calls.filter((c) => c.startsWith("GET /ari/events")).length >
+          before,
+      5_000,
+      "a new events WebSocket",
+    );
+    assert.ok(lines.some((l) => l.includes("registering it again")));
+  } finally {
+    await nc.close();
+    await proxy.close();
+  }
+});
+
+Deno.test("startProxy() drops events beyond maxPendingEventBytes, counts them and warns", async () => {
+  await using nats = await startNats();
+  const node = "02:00:00:00:00:a3";
+  await using fake = new FakeAri(node);
+  const lines: string[] = [];
+  const { proxy, nc } = await setup(fake, nats.url, {
+    maxPendingEventBytes: 200,
+    logger: recordingLogger(lines),
+  });
+  try {
+    using events = new Collector(nc, `ari.event.fake.${node}`);
+    await nc.flush();
+    const small = (n: number) =>
+      `{"type":"S","n":${n},"asterisk_id":"${node}","application":"fake"}`;
+    const big = `{"type":"B","pad":"${"x".repeat(200)}"}`;
+    // A big frame never fits; each small one fits alone.
+    fake.send(small(1));
+    fake.send(big);
+    await events.waitFor((ms) => ms.length === 1, 5_000, "the first event");
+    fake.send(big);
+    fake.send(small(2));
+    await events.waitFor((ms) => ms.length === 2, 5_000, "the second event");
+    assert.deepEqual(events.messages.map((m) => (m.json as Json).n), [1, 2]);
+    const stats = proxy.stats().events;
+    assert.equal(stats.received, 4);
+    assert.equal(stats.published, 2);
+    assert.equal(stats.overflowed, 2);
+    assert.equal(stats.dropped, 2);
+    assert.equal(stats.queued, 0);
+    const warnings = lines.filter((l) => l.includes("DROPPING EVENTS"));
+    assert.equal(warnings.length, 1, "one warning, then periodic summaries");
+    assert.match(warnings[0]!, /^warn proxy\.events /);
+    assert.match(warnings[0]!, /"limit":200/);
+  } finally {
+    await nc.close();
+    await proxy.close();
+  }
+});
+
+Deno.test("startProxy() bounds what it buffers for NATS while NATS is down", async () => {
+  await using nats = await startNats();
+  const node = "02:00:00:00:00:a4";
+  await using fake = new FakeAri(node);
+  const limit = 4_000;
+  const { proxy, nc } = await setup(fake, nats.url, {
+    maxPendingEventBytes: limit,
+    logger: recordingLogger([]),
+  });
+  try {
+    await nc.close();
+    await nats.stopNode(0);
+    await until(() => !proxy.stats().natsConnected, 10_000, "NATS down");
+    const frame = (n: number) =>
+      `{"type":"S","n":${n},"pad":"${
+        "x".repeat(200)
+      }","asterisk_id":"${node}","application":"fake"}`;
+    for (let n = 0; n < 100; n++) fake.send(frame(n));
+    await until(() => proxy.stats().events.received === 100, 5_000, "all");
+    const stats = proxy.stats().events;
+    assert.ok(stats.pendingBytes > 0, "NATS holds what was published");
+    assert.ok(
+      stats.pendingBytes <= limit,
+      `pending ${stats.pendingBytes} bytes, limit ${limit}`,
+    );
+    assert.equal(stats.published + stats.overflowed, 100);
+    assert.ok(stats.overflowed >= 80, `overflowed ${stats.overflowed}`);
+    await nats.nodes[0]!.restart();
+    await until(() => proxy.stats().natsConnected, 10_000, "NATS back");
+  } finally {
     await proxy.close();
   }
 });

@@ -3,7 +3,8 @@
  *
  * {@linkcode openAriEventStream} connects Deno's built-in `WebSocket`,
  * delivers each event as a parsed JSON object to a callback (the hot path:
- * nothing is allocated per event beyond `JSON.parse`), and reconnects forever
+ * nothing is allocated per event beyond `JSON.parse`) — or, in raw mode
+ * (`onFrame`), each frame's text unparsed — and reconnects forever
  * with capped exponential backoff and full jitter. Connection changes are
  * reported through `status()` (an async iterable) and the `onStatus`
  * callback.
@@ -165,9 +166,18 @@ export interface AriEventStreamOptions {
    * Receives each event, in order, with the text of the frame it came in (so
    * a relay can forward Asterisk's exact bytes without re-encoding). It must
    * not block; an exception it throws is reported as an `"error"` status and
-   * the stream carries on.
+   * the stream carries on. Required unless `onFrame` is given.
    */
-  onEvent: (event: AriEventObject, frame: string) => void;
+  onEvent?: ((event: AriEventObject, frame: string) => void) | undefined;
+  /**
+   * Raw mode, instead of `onEvent`: receives the text of each frame, in
+   * order, without `JSON.parse` (a relay that forwards most frames as they
+   * are parses only the few it must look into). Frames are not validated:
+   * malformed ones are the callback's to detect. It must not block; an
+   * exception it throws is reported as an `"error"` status and the stream
+   * carries on. Excludes `onEvent`.
+   */
+  onFrame?: ((frame: string) => void) | undefined;
   /** Receives every status synchronously (the hot-path alternative to `status()`). */
   onStatus?: (status: StreamStatus) => void;
   /**
@@ -461,7 +471,10 @@ class EventStream implements AriEventStream {
   readonly url: string;
   readonly #target: string;
   readonly #headers: Readonly<Record<string, string>>;
-  readonly #onEvent: (event: AriEventObject, frame: string) => void;
+  readonly #onEvent:
+    | ((event: AriEventObject, frame: string) => void)
+    | undefined;
+  readonly #onFrame: ((frame: string) => void) | undefined;
   readonly #onStatus: ((status: StreamStatus) => void) | undefined;
   readonly #factory: WebSocketFactory;
   readonly #clock: StreamClock;
@@ -499,6 +512,7 @@ class EventStream implements AriEventStream {
       app,
       subscribeAll = false,
       onEvent,
+      onFrame,
       onStatus,
       initialDelay = DEFAULT_BACKOFF_INITIAL,
       maxDelay = DEFAULT_BACKOFF_MAX,
@@ -513,7 +527,18 @@ class EventStream implements AriEventStream {
       clock = realClock,
       random = Math.random,
     } = options;
-    if (typeof onEvent !== "function") {
+    if (onFrame !== undefined) {
+      if (typeof onFrame !== "function") {
+        throw new TypeError(
+          "Cannot open ARI event stream: onFrame must be a function",
+        );
+      }
+      if (onEvent !== undefined) {
+        throw new TypeError(
+          "Cannot open ARI event stream: onEvent and onFrame are mutually exclusive",
+        );
+      }
+    } else if (typeof onEvent !== "function") {
       throw new TypeError(
         "Cannot open ARI event stream: onEvent must be a function",
       );
@@ -542,6 +567,7 @@ class EventStream implements AriEventStream {
         : { authorization: basicAuth(username, password) },
     );
     this.#onEvent = onEvent;
+    this.#onFrame = onFrame;
     this.#onStatus = onStatus;
     this.#factory = webSocket;
     this.#clock = clock;
@@ -573,6 +599,15 @@ class EventStream implements AriEventStream {
     const frame = typeof data === "string"
       ? data
       : decoder.decode(data as ArrayBuffer);
+    const onFrame = this.#onFrame;
+    if (onFrame !== undefined) {
+      try {
+        onFrame(frame);
+      } catch (error) {
+        this.#emit({ type: "error", error: toError(error) });
+      }
+      return;
+    }
     let event: unknown;
     try {
       event = JSON.parse(frame);
@@ -597,7 +632,7 @@ class EventStream implements AriEventStream {
       return;
     }
     try {
-      this.#onEvent(event as AriEventObject, frame);
+      this.#onEvent!(event as AriEventObject, frame);
     } catch (error) {
       this.#emit({ type: "error", error: toError(error) });
     }
@@ -851,12 +886,14 @@ class EventStream implements AriEventStream {
  * refused for a second or two; that is just another retry.
  *
  * Events go to `onEvent` in order. Malformed frames are reported as
- * `"error"` statuses and skipped. The status sequence of a server-side
+ * `"error"` statuses and skipped. In raw mode (`onFrame`), each frame's text
+ * goes to `onFrame` unparsed and unvalidated. The status sequence of a server-side
  * disconnect is `disconnected`, `reconnecting`, `connecting`, `connected`.
  *
  * @param options URL, credentials, applications, callbacks and tuning.
  * @returns The stream; it starts connecting at once.
- * @throws {TypeError} For a bad URL, application name or `onEvent`.
+ * @throws {TypeError} For a bad URL or application name, or when not exactly
+ * one of `onEvent` and `onFrame` is a function.
  * @throws {RangeError} For a negative or non-finite tuning option.
  *
  * @example Receive events
@@ -911,6 +948,37 @@ class EventStream implements AriEventStream {
  *   new MessageEvent("message", { data: '{"type":"StasisStart"}' }),
  * );
  * assert.deepEqual(events, ["StasisStart"]);
+ * ```
+ *
+ * @example Raw frames, parsed only when needed
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openAriEventStream, type WebSocketLike } from "./events_socket.ts";
+ *
+ * const frames: string[] = [];
+ * const socket: WebSocketLike = {
+ *   readyState: 0,
+ *   binaryType: "blob",
+ *   onopen: null,
+ *   onmessage: null,
+ *   onerror: null,
+ *   onclose: null,
+ *   close() {
+ *     socket.onclose?.(new CloseEvent("close", { code: 1000 }));
+ *   },
+ * };
+ * await using stream = openAriEventStream({
+ *   url: "ws://ari.invalid/ari",
+ *   app: "test",
+ *   onFrame: (frame) => frames.push(frame),
+ *   webSocket: () => socket,
+ * });
+ * socket.onopen?.(new Event("open"));
+ * await stream.ready();
+ * socket.onmessage?.(
+ *   new MessageEvent("message", { data: '{"type":"StasisStart"}' }),
+ * );
+ * assert.deepEqual(frames, ['{"type":"StasisStart"}']);
  * ```
  */
 export function openAriEventStream(

@@ -235,6 +235,38 @@ Deno.test("openAriEventStream() reports an onEvent exception and carries on", as
   await h.stream.close();
 });
 
+Deno.test("openAriEventStream() with onFrame delivers frame texts unparsed, in order", async () => {
+  const frames: string[] = [];
+  const h = harness({
+    onEvent: undefined,
+    onFrame: (frame) => {
+      if (frame === "boom") throw new Error("frame handler bug");
+      frames.push(frame);
+    },
+  });
+  h.last().open();
+  h.last().message('{"type":"StasisStart","n":1}');
+  h.last().message("not json");
+  h.last().message("boom");
+  h.last().message(
+    new TextEncoder().encode('{"type":"StasisEnd","n":2}').buffer,
+  );
+  assert.deepEqual(frames, [
+    '{"type":"StasisStart","n":1}',
+    "not json",
+    '{"type":"StasisEnd","n":2}',
+  ]);
+  assert.deepEqual(h.events, []);
+  const errors = h.statuses.filter((s) => s.type === "error");
+  assert.equal(errors.length, 1);
+  assert.equal(
+    errors[0]!.type === "error" && errors[0]!.error.message,
+    "frame handler bug",
+  );
+  assert.equal(h.stream.isConnected(), true);
+  await h.stream.close();
+});
+
 Deno.test("openAriEventStream() reconnects with growing full-jitter delays", async () => {
   const h = harness();
   const delays: number[] = [];
@@ -432,6 +464,19 @@ Deno.test("openAriEventStream() validates its options", () => {
   const base = { url: "ws://h/ari", app: "a", onEvent: () => {} };
   assert.throws(
     () => openAriEventStream({ ...base, onEvent: undefined as never }),
+    TypeError,
+  );
+  assert.throws(
+    () => openAriEventStream({ ...base, onFrame: () => {} }),
+    TypeError,
+  );
+  assert.throws(
+    () =>
+      openAriEventStream({
+        ...base,
+        onEvent: undefined,
+        onFrame: "x" as never,
+      }),
     TypeError,
   );
   assert.throws(
