@@ -51,7 +51,15 @@ export function toProxyOptions(config: ProxyConfig): ProxyOptions {
     nats.credsFile = config.nats.credsFile;
   }
   if (config.nats.tls !== undefined) nats.tls = config.nats.tls;
-  return { ari: { ...config.ari }, nats, prefix: config.prefix };
+  const options: ProxyOptions = {
+    ari: { ...config.ari },
+    nats,
+    prefix: config.prefix,
+  };
+  if (config.eventsMaxPendingBytes !== undefined) {
+    options.maxPendingEventBytes = config.eventsMaxPendingBytes;
+  }
+  return options;
 }
 
 function readTextFile(path: string): string | undefined {

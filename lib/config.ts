@@ -63,6 +63,11 @@ export interface ProxyConfig {
   };
   /** Subject prefix, ending with `.`. */
   prefix: string;
+  /**
+   * Bytes of events allowed to wait for NATS before events are dropped
+   * (the server's `maxPendingEventBytes`); unset: the server's default.
+   */
+  eventsMaxPendingBytes?: number;
   /** Debug logging. */
   verbose: boolean;
   /** Log format: JSON lines or human-readable text. */
@@ -196,6 +201,13 @@ const SETTINGS: readonly SettingSpec[] = [
     env: "ARI_PROXY_PREFIX",
     help: "NATS subject prefix",
     defaultValue: DEFAULT_SUBJECT_PREFIX,
+  },
+  {
+    key: "events.max_pending_bytes",
+    env: "EVENTS_MAX_PENDING_BYTES",
+    help:
+      "Bytes of events allowed to wait for NATS; beyond, events are dropped, counted and logged",
+    defaultValue: "33554432 (32 MiB)",
   },
   {
     key: "log.format",
@@ -484,6 +496,22 @@ export async function loadConfig(
     };
   }
 
+  const maxPendingSetting = setting("events.max_pending_bytes");
+  let eventsMaxPendingBytes: number | undefined;
+  if (maxPendingSetting !== undefined) {
+    eventsMaxPendingBytes = Number(maxPendingSetting.trim());
+    if (
+      !/^\d+$/.test(maxPendingSetting.trim()) ||
+      !Number.isSafeInteger(eventsMaxPendingBytes) || eventsMaxPendingBytes < 1
+    ) {
+      return {
+        type: "error",
+        message:
+          `Invalid --events.max_pending_bytes "${maxPendingSetting}": expected a positive whole number of bytes`,
+      };
+    }
+  }
+
   const logFormatSetting = setting("log.format");
   let logFormat: "json" | "text" = isTerminal ? "text" : "json";
   if (logFormatSetting !== undefined) {
@@ -539,6 +567,9 @@ export async function loadConfig(
     verbose: truthy(setting("verbose")),
     logFormat,
   };
+  if (eventsMaxPendingBytes !== undefined) {
+    config.eventsMaxPendingBytes = eventsMaxPendingBytes;
+  }
   if (configFile) config.configFile = configFile;
   return { type: "config", config, warnings };
 }

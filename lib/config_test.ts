@@ -9,6 +9,7 @@ import {
   type ProxyConfig,
   redactConfig,
 } from "./config.ts";
+import { toProxyOptions } from "../main.ts";
 
 const REQUIRED_ENV = {
   ARI_APPLICATION: "envapp",
@@ -207,6 +208,44 @@ Deno.test("loadConfig() handles our additions: prefix, NATS credentials, TLS", a
     })).type,
     "error",
   );
+});
+
+Deno.test("loadConfig() reads the event backlog bound as a positive number of bytes", async () => {
+  assert.equal(
+    (await config({ env: REQUIRED_ENV })).eventsMaxPendingBytes,
+    undefined,
+  );
+  const c = await config({
+    env: { ...REQUIRED_ENV, EVENTS_MAX_PENDING_BYTES: "1048576" },
+  });
+  assert.equal(c.eventsMaxPendingBytes, 1_048_576);
+  const f = await config({
+    args: ["--events.max_pending_bytes", "4096"],
+    env: { ...REQUIRED_ENV, EVENTS_MAX_PENDING_BYTES: "1048576" },
+  });
+  assert.equal(f.eventsMaxPendingBytes, 4096);
+  for (const bad of ["0", "-1", "1.5", "32MiB", "x"]) {
+    const r = await load({
+      env: { ...REQUIRED_ENV, EVENTS_MAX_PENDING_BYTES: bad },
+    });
+    assert.equal(r.type, "error", bad);
+    assert.match(
+      r.type === "error" ? r.message : "",
+      /events\.max_pending_bytes/,
+    );
+  }
+});
+
+Deno.test("toProxyOptions() passes the event backlog bound only when set", async () => {
+  const plain = toProxyOptions(await config({ env: REQUIRED_ENV }));
+  assert.equal("maxPendingEventBytes" in plain, false);
+  const set = toProxyOptions(
+    await config({
+      env: { ...REQUIRED_ENV, EVENTS_MAX_PENDING_BYTES: "2048" },
+    }),
+  );
+  assert.equal(set.maxPendingEventBytes, 2048);
+  assert.equal(set.ari.application, "envapp");
 });
 
 Deno.test("loadConfig() follows Kubernetes NATS service variables like Go", async () => {
