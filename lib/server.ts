@@ -22,13 +22,13 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import { getLogger, type Logger } from "@logtape/logtape";
 import {
-  connect,
   type ConnectionOptions,
   credsAuthenticator,
   type Msg,
   type NatsConnection,
   type Subscription,
-} from "@nats-io/transport-node";
+} from "@nats-io/nats-core";
+import { connectNats } from "../client/nats/deno_socket.ts";
 import {
   decodeRequest,
   encodeAnnouncement,
@@ -629,22 +629,27 @@ function encodeBatch(payloads: string[]): Uint8Array[] {
 
 /**
  * Bytes the NATS client holds but has not written to its socket yet: its
- * outbound buffer (which also grows while it reconnects) plus the socket's
- * unwritten bytes. nats.js exposes neither, so this reads the internals of
- * `@nats-io/transport-node` 3.x (`protocol.outbound`,
- * `protocol.transport.socket`) and counts what it cannot find as 0.
+ * outbound buffer (which also grows while it reconnects) plus the
+ * transport's unwritten bytes. nats.js exposes neither, so this reads
+ * nats-core 3.x internals (`protocol.outbound`, `protocol.transport`: the
+ * `writableLength` of our Deno socket transport, or of the Node socket of
+ * `@nats-io/transport-node`) and counts what it cannot find as 0.
  */
 function natsPendingBytes(nc: NatsConnection | undefined): number {
   const protocol = (nc as {
     protocol?: {
       outbound?: { size?: () => number };
-      transport?: { socket?: { writableLength?: number } };
+      transport?: unknown;
     };
   } | undefined)?.protocol;
   if (protocol === undefined) return 0;
   const outbound = protocol.outbound;
   const buffered = typeof outbound?.size === "function" ? outbound.size() : 0;
-  const written = protocol.transport?.socket?.writableLength;
+  const transport = protocol.transport as
+    | { writableLength?: number; socket?: { writableLength?: number } }
+    | undefined;
+  const written = transport?.writableLength ??
+    transport?.socket?.writableLength;
   return buffered + (typeof written === "number" ? written : 0);
 }
 
@@ -1723,7 +1728,7 @@ async function abortableConnect(
   options: ConnectionOptions,
   signal: AbortSignal,
 ): Promise<NatsConnection> {
-  const pending = connect(options);
+  const pending = connectNats(options);
   try {
     return await abortable(pending, signal);
   } catch (error) {

@@ -66,6 +66,18 @@ const NON_ASCII = /[^\0-\x7f]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^]*))?$/;
 const CONTENT_LENGTH = /^\d{1,15}$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,12})[\t ]*(?:;[^]*)?$/;
+/**
+ * An `http:` URL with a plain host (name or IPv4, optional port) and a
+ * target made only of characters the WHATWG URL parser keeps as they are
+ * (and `%XX` escapes): such a URL needs no parsing to be sent.
+ */
+const FAST_URL =
+  /^http:\/\/([A-Za-z0-9.-]+(?::\d{1,5})?)(\/(?:[A-Za-z0-9\-._~!$&()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?$/;
+/** Host (as written in URLs) → its parts; bounded, ARI clients use one or two. */
+const originCache = new Map<
+  string,
+  { hostname: string; port: number; host: string }
+>();
 
 /** Options of {@linkcode createHttp1Fetch}. */
 export interface Http1FetchOptions {
@@ -110,6 +122,12 @@ export interface Http1Fetch extends AsyncDisposable {
    * @throws {TypeError} For an invalid method, header or URL.
    */
   (input: string | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * Like the call itself, but resolves with a lighter read-only response
+   * (no `Response`, `Headers` or body stream is built). The ARI REST client
+   * uses it when given this function as its `fetch`.
+   */
+  buffered(input: string, init: RequestInit): Promise<BufferedResponseLike>;
   /** Whether {@linkcode Http1Fetch.close} was called. */
   isClosed(): boolean;
   /**
@@ -234,6 +252,10 @@ function prepare(
   input: string | URL,
   init: RequestInit | undefined,
 ): PreparedRequest | undefined {
+  if (typeof input === "string") {
+    const fast = prepareFast(input, init);
+    if (fast !== undefined) return fast;
+  }
   let url: URL;
   if (typeof input === "string") {
     try {
@@ -257,6 +279,65 @@ function prepare(
       `Cannot fetch ${url.origin}${url.pathname}: credentials in the URL are not supported`,
     );
   }
+  const hostname = url.hostname.startsWith("[")
+    ? url.hostname.slice(1, -1)
+    : url.hostname;
+  return build(
+    init,
+    url.href,
+    url.host,
+    hostname,
+    url.port === "" ? 80 : Number(url.port),
+    url.pathname + url.search,
+  );
+}
+
+/**
+ * The URLs the ARI client builds (`http://host:port/path?query`, already
+ * percent-encoded, no credentials or fragment), split without a `URL`
+ * object; anything else returns `undefined` for the full parser.
+ */
+function prepareFast(
+  input: string,
+  init: RequestInit | undefined,
+): PreparedRequest | undefined {
+  const match = FAST_URL.exec(input);
+  if (match === null) return undefined;
+  if (init !== undefined && (init as { client?: unknown }).client != null) {
+    return undefined;
+  }
+  const target = match[2] ?? "/";
+  // Dot segments are resolved by the full parser.
+  if (target.includes("/.")) return undefined;
+  const host = match[1]!;
+  let origin = originCache.get(host);
+  if (origin === undefined) {
+    const colon = host.lastIndexOf(":");
+    const hostname = (colon < 0 ? host : host.slice(0, colon)).toLowerCase();
+    const port = colon < 0 ? 80 : Number(host.slice(colon + 1));
+    if (!(port > 0 && port < 65536)) return undefined;
+    const canonical = port === 80 ? hostname : `${hostname}:${port}`;
+    origin = { hostname, port, host: canonical };
+    if (originCache.size < 64) originCache.set(host, origin);
+  }
+  return build(
+    init,
+    `http://${origin.host}${target}`,
+    origin.host,
+    origin.hostname,
+    origin.port,
+    target,
+  );
+}
+
+function build(
+  init: RequestInit | undefined,
+  href: string,
+  host: string,
+  hostname: string,
+  port: number,
+  target: string,
+): PreparedRequest | undefined {
   let method = init?.method ?? "GET";
   const upper = method.toUpperCase();
   if (NORMALIZED_METHODS.has(upper)) method = upper;
@@ -294,8 +375,8 @@ function prepare(
   }
 
   const block = headerBlock(init?.headers);
-  let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\n`;
-  if (!block.hasHost) head += `host: ${url.host}\r\n`;
+  let head = `${method} ${target} HTTP/1.1\r\n`;
+  if (!block.hasHost) head += `host: ${host}\r\n`;
   head += block.text;
   if (defaultContentType !== undefined && !block.hasContentType) {
     head += `content-type: ${defaultContentType}\r\n`;
@@ -311,17 +392,75 @@ function prepare(
   else encodeLatin1(head, bytes);
   if (body !== undefined) bytes.set(body, head.length);
 
-  const hostname = url.hostname.startsWith("[")
-    ? url.hostname.slice(1, -1)
-    : url.hostname;
-  return {
-    method,
-    href: url.href,
-    hostname,
-    port: url.port === "" ? 80 : Number(url.port),
-    origin: url.host,
-    bytes,
-  };
+  return { method, href, hostname, port, origin: host, bytes };
+}
+
+/** A response read whole: head and body (`null` for 204/205/304/HEAD). */
+interface Exchanged {
+  head: ParsedHead;
+  body: Uint8Array<ArrayBuffer> | null;
+  reusable: boolean;
+}
+
+/**
+ * What the ARI REST client reads from a response; `Response` has it, and
+ * so does the lighter object {@linkcode Http1Fetch.buffered} returns.
+ */
+export interface BufferedResponseLike {
+  /** Status 200–299. */
+  readonly ok: boolean;
+  /** HTTP status. */
+  readonly status: number;
+  /** Reason phrase. */
+  readonly statusText: string;
+  /** Response headers (lookup by name, case-insensitive). */
+  readonly headers: { get(name: string): string | null };
+  /** The body as UTF-8 text. */
+  text(): Promise<string>;
+  /** The body bytes. */
+  bytes(): Promise<Uint8Array>;
+}
+
+const utf8 = new TextDecoder();
+
+/** A response without the `Response` machinery: buffered, read-only. */
+class BufferedResponse implements BufferedResponseLike {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  readonly #body: Uint8Array<ArrayBuffer> | null;
+
+  constructor(head: ParsedHead, body: Uint8Array<ArrayBuffer> | null) {
+    this.status = head.status;
+    this.statusText = head.statusText;
+    this.#body = body;
+    const pairs = head.headers;
+    this.headers = {
+      get(name: string): string | null {
+        const lower = name.toLowerCase();
+        let value: string | null = null;
+        for (const [key, item] of pairs) {
+          if (key.toLowerCase() !== lower) continue;
+          value = value === null ? item : `${value}, ${item}`;
+        }
+        return value;
+      },
+    };
+  }
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status <= 299;
+  }
+
+  text(): Promise<string> {
+    return Promise.resolve(
+      this.#body === null ? "" : utf8.decode(this.#body),
+    );
+  }
+
+  bytes(): Promise<Uint8Array> {
+    return Promise.resolve(this.#body ?? new Uint8Array(0));
+  }
 }
 
 /** One pooled socket with its read buffer. */
@@ -773,25 +912,52 @@ class Http1Client {
     this.#fallback = fallback ?? ((input, init) => fetch(input, init));
   }
 
-  fetch(input: string | URL, init?: RequestInit): Promise<Response> {
-    let request: PreparedRequest | undefined;
-    try {
-      if (this.#closed) throw new ClosedConnectionError("HTTP/1.1 client");
-      init?.signal?.throwIfAborted();
-      request = prepare(input, init);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async fetch(input: string | URL, init?: RequestInit): Promise<Response> {
+    const request = this.#prepare(input, init);
     if (request === undefined) {
       return this.#fallback(input as string, init ?? {});
     }
-    return this.#perform(request, init?.signal ?? undefined);
+    const { head, body } = await this.#perform(
+      request,
+      init?.signal ?? undefined,
+    );
+    try {
+      return new Response(body, {
+        status: head.status,
+        statusText: head.statusText,
+        headers: head.headers,
+      });
+    } catch (cause) {
+      throw this.#fail(request, malformed(describe(cause)), undefined);
+    }
+  }
+
+  async fetchBuffered(
+    input: string,
+    init: RequestInit,
+  ): Promise<BufferedResponseLike> {
+    const request = this.#prepare(input, init);
+    if (request === undefined) return this.#fallback(input, init);
+    const { head, body } = await this.#perform(
+      request,
+      init.signal ?? undefined,
+    );
+    return new BufferedResponse(head, body);
+  }
+
+  #prepare(
+    input: string | URL,
+    init: RequestInit | undefined,
+  ): PreparedRequest | undefined {
+    if (this.#closed) throw new ClosedConnectionError("HTTP/1.1 client");
+    init?.signal?.throwIfAborted();
+    return prepare(input, init);
   }
 
   async #perform(
     request: PreparedRequest,
     signal: AbortSignal | undefined,
-  ): Promise<Response> {
+  ): Promise<Exchanged> {
     let pool = this.#pools.get(request.origin);
     if (pool === undefined) {
       pool = new Pool(
@@ -815,7 +981,7 @@ class Http1Client {
       try {
         const result = await this.#exchange(c, request);
         reusable = result.reusable;
-        return result.response;
+        return result;
       } catch (cause) {
         const retry = cause instanceof StaleSocketError && attempt === 0 &&
           !signal?.aborted && !pool.closed &&
@@ -854,7 +1020,7 @@ class Http1Client {
   async #exchange(
     c: Connection,
     request: PreparedRequest,
-  ): Promise<{ response: Response; reusable: boolean }> {
+  ): Promise<Exchanged> {
     try {
       await writeAll(c.conn, request.bytes);
     } catch (cause) {
@@ -932,17 +1098,7 @@ class Http1Client {
     if (head.status > 599) throw malformed(`bad status ${head.status}`);
     const nullBody = head.status === 204 || head.status === 205 ||
       head.status === 304;
-    let response: Response;
-    try {
-      response = new Response(nullBody ? null : body, {
-        status: head.status,
-        statusText: head.statusText,
-        headers: head.headers,
-      });
-    } catch (cause) {
-      throw malformed(describe(cause));
-    }
-    return { response, reusable };
+    return { head, body: nullBody ? null : body, reusable };
   }
 
   async #readFixed(
@@ -1096,6 +1252,7 @@ export function createHttp1Fetch(options?: Http1FetchOptions): Http1Fetch {
   const fn =
     ((input: string | URL, init?: RequestInit) =>
       client.fetch(input, init)) as Http1Fetch;
+  fn.buffered = (input, init) => client.fetchBuffered(input, init);
   fn.isClosed = () => client.isClosed();
   fn.close = () => client.close();
   fn[Symbol.asyncDispose] = () => client.close();

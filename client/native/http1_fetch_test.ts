@@ -734,3 +734,65 @@ Deno.test("createHttp1Fetch() works as the fetch of createAriRestClient()", asyn
     "GET",
   );
 });
+
+Deno.test("Http1Fetch.buffered() resolves a read-only response without a Response object", async () => {
+  await using server = startRaw(
+    keepAliveSession((req) =>
+      req.target === "/none"
+        ? "HTTP/1.1 204 No Content\r\n\r\n"
+        : "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n" +
+          "x-multi: a\r\nX-Multi: b\r\ncontent-length: 10\r\n\r\n" +
+          '{"a":"ü"}'
+    ),
+  );
+  await using http = createHttp1Fetch();
+  const res = await http.buffered(`${server.url}/missing`, {});
+  assert.ok(!(res instanceof Response));
+  assert.equal(res.status, 404);
+  assert.equal(res.statusText, "Not Found");
+  assert.equal(res.ok, false);
+  assert.equal(res.headers.get("Content-Type"), "application/json");
+  assert.equal(res.headers.get("x-multi"), "a, b");
+  assert.equal(res.headers.get("absent"), null);
+  assert.equal(await res.text(), '{"a":"ü"}');
+  assert.deepEqual(await res.bytes(), encoder.encode('{"a":"ü"}'));
+  const none = await http.buffered(`${server.url}/none`, { method: "DELETE" });
+  assert.equal(none.status, 204);
+  assert.equal(none.ok, true);
+  assert.equal(await none.text(), "");
+  assert.equal((await none.bytes()).length, 0);
+});
+
+Deno.test("createHttp1Fetch() sends the request target the URL parser would, with or without parsing", async () => {
+  await using server = startRaw(keepAliveSession((req) => ok(req.target)));
+  await using http = createHttp1Fetch();
+  const port = new URL(server.url).port;
+  const cases = [
+    // The fast path: already-encoded targets are sent as they are.
+    "/ari/channels/abc.1%2F2?api_key=a%3Ab&x=1,2",
+    "/ari/events/user/name?application=app&variables=(a)*!$;=:@~-_",
+    // Dot segments, fragments, spaces, quotes and non-ASCII: parsed.
+    "/ari/a/./b/../c",
+    "/ari/x?q=a b",
+    '/ari/x"y',
+    "/ari/ü?ä=1#frag",
+    "",
+  ];
+  for (const target of cases) {
+    for (const host of [`127.0.0.1:${port}`, `LOCALHOST:${port}`]) {
+      const url = `http://${host}${target}`;
+      const expected = new URL(url);
+      const res = await http(url);
+      assert.equal(
+        await res.text(),
+        expected.pathname + expected.search,
+        `target of ${url}`,
+      );
+    }
+  }
+  const hosts = server.requests.map((r) => r.headers.get("host"));
+  assert.ok(
+    hosts.every((h) => h === `127.0.0.1:${port}` || h === `localhost:${port}`),
+    `host headers ${hosts.join(", ")}`,
+  );
+});

@@ -17,6 +17,8 @@ import {
   ProtocolError,
   TimeoutError,
 } from "../errors.ts";
+import { DeadlineQueue } from "./deadlines.ts";
+import type { BufferedResponseLike, Http1Fetch } from "./http1_fetch.ts";
 
 export type { HttpMethod };
 
@@ -79,7 +81,9 @@ export interface AriBytesResponse {
  * The `fetch` signature the client needs; inject a fake in tests. With
  * {@linkcode AriRestClientOptions.caCerts}, `init` also carries the
  * `client` (a `Deno.HttpClient`) that trusts them: a wrapper should pass
- * `init` on to `fetch` unchanged.
+ * `init` on to `fetch` unchanged. A function with a `buffered(input, init)`
+ * method (the one `createHttp1Fetch()` returns) is called through that
+ * method, which skips building a `Response` (when `caCerts` is unset).
  */
 export type FetchLike = (
   input: string,
@@ -466,7 +470,9 @@ function validateTimeout(timeout: number, name: string): void {
   }
 }
 
-async function readAriMessage(response: Response): Promise<string> {
+async function readAriMessage(
+  response: BufferedResponseLike,
+): Promise<string> {
   let text = "";
   try {
     text = await response.text();
@@ -495,7 +501,7 @@ async function readAriMessage(response: Response): Promise<string> {
   return response.statusText;
 }
 
-async function readJson(response: Response, operation: string) {
+async function readJson(response: BufferedResponseLike, operation: string) {
   const text = await response.text();
   if (text === "") return undefined;
   try {
@@ -508,7 +514,9 @@ async function readJson(response: Response, operation: string) {
   }
 }
 
-async function readBytes(response: Response): Promise<AriBytesResponse> {
+async function readBytes(
+  response: BufferedResponseLike,
+): Promise<AriBytesResponse> {
   const bytes = await response.bytes();
   return {
     bytes,
@@ -520,11 +528,15 @@ async function readBytes(response: Response): Promise<AriBytesResponse> {
 class RestClient implements AriRestClient {
   readonly #base: string;
   readonly #timeout: number;
-  readonly #fetch: FetchLike;
+  readonly #fetch: (
+    input: string,
+    init: RequestInit,
+  ) => Promise<BufferedResponseLike>;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #jsonHeaders: Readonly<Record<string, string>>;
   readonly #bytesHeaders: Readonly<Record<string, string>>;
   readonly #inflight = new Set<AbortController>();
+  readonly #deadlines = new DeadlineQueue();
   #httpClient: Deno.HttpClient | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #closedPromise: Promise<Error | undefined>;
@@ -581,13 +593,16 @@ class RestClient implements AriRestClient {
     this.#timeout = timeout;
     const baseFetch: FetchLike = fetchImpl ??
       ((input, init) => fetch(input, init));
-    this.#fetch = httpClient === undefined ? baseFetch : (input, init) => {
-      const withClient: RequestInit & { client: Deno.HttpClient } = {
-        ...init,
-        client: httpClient,
+    const buffered = (fetchImpl as Partial<Http1Fetch> | undefined)?.buffered;
+    this.#fetch = httpClient === undefined
+      ? (typeof buffered === "function" ? buffered : baseFetch)
+      : (input, init) => {
+        const withClient: RequestInit & { client: Deno.HttpClient } = {
+          ...init,
+          client: httpClient,
+        };
+        return baseFetch(input, withClient);
       };
-      return baseFetch(input, withClient);
-    };
     const headers: Record<string, string> = { accept: "application/json" };
     if (username !== undefined) {
       headers.authorization = basicAuth(username, password);
@@ -672,14 +687,14 @@ class RestClient implements AriRestClient {
 
     const controller = new AbortController();
     init.signal = controller.signal;
-    const timer = timeout <= MAX_TIMER
-      ? setTimeout(() => controller.abort(TIMEOUT_REASON), timeout)
+    const deadline = timeout <= MAX_TIMER
+      ? this.#deadlines.add(timeout, () => controller.abort(TIMEOUT_REASON))
       : undefined;
     const onCallerAbort = () => controller.abort(callerSignal!.reason);
     callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
     this.#inflight.add(controller);
     try {
-      let response: Response;
+      let response: BufferedResponseLike;
       try {
         response = await this.#fetch(url, init);
       } catch (cause) {
@@ -718,7 +733,7 @@ class RestClient implements AriRestClient {
         throw this.#failure(controller.signal, cause, method, path, timeout);
       }
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
+      deadline?.cancel();
       callerSignal?.removeEventListener("abort", onCallerAbort);
       this.#inflight.delete(controller);
       if (this.#inflight.size === 0 && this.#idleWaiters.length > 0) {
@@ -785,6 +800,7 @@ class RestClient implements AriRestClient {
     this.#closing = true;
     await this.#idle();
     this.#markClosed();
+    this.#deadlines.close();
     this.#releaseHttpClient();
   }
 
@@ -792,6 +808,7 @@ class RestClient implements AriRestClient {
     this.#markClosed();
     for (const controller of this.#inflight) controller.abort(CLOSED_REASON);
     await this.#idle();
+    this.#deadlines.close();
     this.#releaseHttpClient();
   }
 

@@ -43,6 +43,7 @@ export {
   SYSTEM_CLOCK,
 } from "./cluster.ts";
 export { DEFAULT_MAX_PENDING } from "./subscriptions.ts";
+export { connectNats, DenoSocketTransport } from "./deno_socket.ts";
 
 export type {
   ChildTransportOptions,

@@ -39,11 +39,7 @@
  * @module
  */
 
-import type {
-  Msg,
-  NatsConnection,
-  QueuedIterator,
-} from "@nats-io/transport-node";
+import type { Msg, NatsConnection, QueuedIterator } from "@nats-io/nats-core";
 import {
   ClosedConnectionError,
   ConnectionError,
@@ -366,7 +362,7 @@ function hasName(error: unknown, ...names: string[]): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { errors } from "@nats-io/transport-node";
+ * import { errors } from "@nats-io/nats-core";
  * import { ConnectionError } from "../errors.ts";
  * import { mapNatsError } from "./router.ts";
  *

@@ -27,7 +27,7 @@
  * @module
  */
 
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { decodeEvent } from "../protocol/codec.ts";
 import type { ProxiedEvent } from "../protocol/types.ts";
 import type { EventSink, TransportStatus } from "../transport.ts";

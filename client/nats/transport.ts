@@ -17,13 +17,13 @@
  * @module
  */
 
-import {
-  connect,
-  type ConnectionOptions,
-  type NatsConnection,
-  type QueuedIterator,
-  type Status,
-} from "@nats-io/transport-node";
+import type {
+  ConnectionOptions,
+  NatsConnection,
+  QueuedIterator,
+  Status,
+} from "@nats-io/nats-core";
+import { connectNats } from "./deno_socket.ts";
 import {
   ClosedConnectionError,
   ConnectionError,
@@ -751,7 +751,7 @@ export async function createNatsTransport(
       (natsOptions as Record<string, unknown>)[field] = opts[field];
     }
     try {
-      nc = await connect(natsOptions);
+      nc = await connectNats(natsOptions);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const where = Array.isArray(target) ? target.join(", ") : target;
