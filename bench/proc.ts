@@ -334,6 +334,7 @@ const FALLBACK_PROXY_FLAGS = [
   "--allow-env",
   "--allow-read",
   "--allow-sys=hostname,osRelease,networkInterfaces",
+  "--v8-flags=--max-semi-space-size=4",
 ];
 
 /**

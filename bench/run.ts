@@ -109,6 +109,7 @@ ${
   --step <s>             Seconds per fake-ARI rate step (default 5)
   --leak-events <n>      Events of the leak check (default 1000000)
   --profile              Run proxies with --cpu-prof (profiles in bench/results/profiles-<timestamp>/)
+  --proxy-flag <flag>    Extra deno run flag for every proxy (repeatable), e.g. --proxy-flag=--v8-flags=--max-semi-space-size=4
   --out <file>           Write the JSON here instead of bench/results/<timestamp>.json
   -h, --help             This help
 `;
@@ -165,6 +166,7 @@ export function parseRunnerArgs(args: string[]): RunnerArgs {
       step: { type: "string" },
       "leak-events": { type: "string" },
       profile: { type: "boolean", default: false },
+      "proxy-flag": { type: "string", multiple: true },
       out: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -187,7 +189,7 @@ export function parseRunnerArgs(args: string[]): RunnerArgs {
     sustainMs: sustain !== undefined ? sustain * 1000 : base.sustainMs,
     stepMs: step !== undefined ? step * 1000 : base.stepMs,
     leakEvents: leak !== undefined ? Math.round(leak) : base.leakEvents,
-    proxyFlags: [],
+    proxyFlags: [...(values["proxy-flag"] ?? [])],
   };
   let scenarios: Scenario[] = [...SCENARIOS];
   if (values.scenario && values.scenario.length > 0) {
@@ -300,7 +302,7 @@ export async function main(args: string[]): Promise<number> {
   if (parsed.profile) {
     const dir = `${REPO_ROOT}/bench/results/profiles-${stamp}`;
     await Deno.mkdir(dir, { recursive: true });
-    options.proxyFlags = ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+    options.proxyFlags.push("--cpu-prof", `--cpu-prof-dir=${dir}`);
   }
   const file: BenchResultFile = {
     schema: RESULT_SCHEMA,
