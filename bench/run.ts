@@ -22,7 +22,7 @@
 import { parseArgs } from "node:util";
 import denoConfig from "../deno.json" with { type: "json" };
 import { BenchContext, type BenchOptions } from "./context.ts";
-import { REPO_ROOT } from "./proc.ts";
+import { proxyRunFlags, REPO_ROOT } from "./proc.ts";
 import type { Scenario, ScenarioOutput } from "./scenario.ts";
 import { callControl } from "./scenarios/call_control.ts";
 import { clusterList } from "./scenarios/cluster_list.ts";
@@ -84,6 +84,11 @@ export interface BenchResultFile {
   machine: Record<string, unknown>;
   /** The options used. */
   options: BenchOptions & { scenarios: string[] };
+  /**
+   * Every `deno run` flag the proxies ran with: those of `deno task start`,
+   * then `options.proxyFlags`.
+   */
+  proxyCommandFlags: string[];
   /** Results by scenario id. */
   scenarios: Record<string, ScenarioEntry>;
   /** The issue's targets, met or missed. */
@@ -109,7 +114,8 @@ ${
   --step <s>             Seconds per fake-ARI rate step (default 5)
   --leak-events <n>      Events of the leak check (default 1000000)
   --profile              Run proxies with --cpu-prof (profiles in bench/results/profiles-<timestamp>/)
-  --proxy-flag <flag>    Extra deno run flag for every proxy (repeatable), e.g. --proxy-flag=--v8-flags=--max-semi-space-size=4
+  --proxy-flag=<flag>    Extra deno run flag for every proxy (repeatable; attach it with "="),
+                         e.g. --proxy-flag=--v8-flags=--max-semi-space-size=2
   --out <file>           Write the JSON here instead of bench/results/<timestamp>.json
   -h, --help             This help
 `;
@@ -312,6 +318,10 @@ export async function main(args: string[]): Promise<number> {
     elapsedSec: 0,
     machine: await machineInfo(),
     options: { ...options, scenarios: scenarios.map((s) => s.id) },
+    proxyCommandFlags: [
+      ...proxyRunFlags(denoConfig.tasks.start),
+      ...options.proxyFlags,
+    ],
     scenarios: {},
     targets: [],
   };

@@ -72,6 +72,10 @@ Deno.test("bench/run.ts main() --quick writes a result file with every scenario"
     assertNumber(file.machine.nproc, "machine.nproc");
     assertNumber(file.machine.memTotalBytes, "machine.memTotalBytes");
     assert.equal(file.options.quick, true);
+    assert.ok(
+      file.proxyCommandFlags.includes("--allow-net"),
+      `proxyCommandFlags: ${JSON.stringify(file.proxyCommandFlags)}`,
+    );
     for (
       const id of [
         "request_overhead",
@@ -166,4 +170,24 @@ Deno.test("bench/run.ts main() --quick writes a result file with every scenario"
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("bench/run.ts parseRunnerArgs() takes repeated --proxy-flag and rejects bad numbers", async () => {
+  const { parseRunnerArgs } = await import("../bench/run.ts");
+  const parsed = parseRunnerArgs([
+    "-s",
+    "resources",
+    "--proxy-flag=--v8-flags=--max-semi-space-size=2",
+    "--proxy-flag=--cpu-prof",
+  ]);
+  assert.deepEqual(parsed.options.proxyFlags, [
+    "--v8-flags=--max-semi-space-size=2",
+    "--cpu-prof",
+  ]);
+  assert.deepEqual(parsed.scenarios.map((s) => s.id), ["resources"]);
+  assert.deepEqual(parseRunnerArgs([]).options.proxyFlags, []);
+  assert.throws(() => parseRunnerArgs(["--rounds", "0"]), RangeError);
+  assert.throws(() => parseRunnerArgs(["-s", "nope"]), RangeError);
+  // A flag value must be attached with "=" (it starts with a dash).
+  assert.throws(() => parseRunnerArgs(["--proxy-flag", "--cpu-prof"]));
 });
