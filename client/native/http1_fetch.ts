@@ -18,6 +18,7 @@
  * @module
  */
 
+import { concatBytes, findCrlf } from "../_bytes.ts";
 import { ClosedConnectionError, ConnectionError } from "../errors.ts";
 import type { FetchLike } from "./rest.ts";
 
@@ -529,18 +530,6 @@ function tooLong(): Error {
   return new RangeError("the response head is too long");
 }
 
-/** Finds CRLF at or after `from` in `buf[from, end)`, or -1. */
-function findCrlf(buf: Uint8Array, from: number, end: number): number {
-  let i = from;
-  while (i < end - 1) {
-    i = buf.indexOf(13, i);
-    if (i < 0 || i >= end - 1) return -1;
-    if (buf[i + 1] === 10) return i;
-    i++;
-  }
-  return -1;
-}
-
 function findHeadEnd(buf: Uint8Array, from: number, end: number): number {
   let i = from;
   while (i < end - 3) {
@@ -636,20 +625,6 @@ function parseHead(text: string): ParsedHead {
     head.contentLength = undefined;
   }
   return head;
-}
-
-function concat(
-  chunks: Uint8Array<ArrayBuffer>[],
-  total: number,
-): Uint8Array<ArrayBuffer> {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
@@ -1163,7 +1138,7 @@ class Http1Client {
       trailerBytes += line.length;
       if (trailerBytes > MAX_HEAD_BYTES) throw tooLong();
     }
-    return concat(chunks, total);
+    return concatBytes(chunks, total);
   }
 
   async #readToEnd(c: Connection): Promise<Uint8Array<ArrayBuffer>> {
@@ -1178,7 +1153,7 @@ class Http1Client {
       }
       if (!await c.fill(Infinity)) break;
     }
-    return concat(chunks, total);
+    return concatBytes(chunks, total);
   }
 
   #tooLarge(): Error {

@@ -29,11 +29,10 @@ import {
   type Transport,
 } from "@nats-io/nats-core/internal";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { concatBytes, findCrlf } from "../_bytes.ts";
 
 const READ_CHUNK_BYTES = 64 * 1024;
 const MAX_INFO_BYTES = 64 * 1024;
-const CR = 13;
-const LF = 10;
 
 /** The language the transport reports to the NATS server in `CONNECT`. */
 const LANG = "nats.js";
@@ -142,10 +141,10 @@ export class DenoSocketTransport implements Transport {
       const chunk = buffer.slice(0, n);
       chunks.push(chunk);
       total += n;
-      const all = chunks.length === 1 ? chunk : concat(chunks, total);
-      const end = lineEnd(all);
-      if (end > 0) {
-        const line = new TextDecoder().decode(all.subarray(0, end));
+      const all = concatBytes(chunks, total);
+      const cr = findCrlf(all, 0, all.length);
+      if (cr >= 0) {
+        const line = new TextDecoder().decode(all.subarray(0, cr + 2));
         const match = INFO.exec(line);
         if (match === null || match[1] === undefined) {
           throw new Error("unexpected response from server");
@@ -211,7 +210,7 @@ export class DenoSocketTransport implements Transport {
       while (this.#writeQueue.length > 0) {
         const queue = this.#writeQueue;
         this.#writeQueue = [];
-        const chunk = queue.length === 1 ? queue[0]! : concat(queue);
+        const chunk = concatBytes(queue);
         let offset = 0;
         while (offset < chunk.byteLength) {
           const conn = this.#conn;
@@ -380,25 +379,6 @@ export function connectNats(
   }
   setTransportFactory({ factory: () => new SelectingTransport() });
   return NatsConnectionImpl.connect(options);
-}
-
-function lineEnd(bytes: Uint8Array): number {
-  for (let i = 0; i + 1 < bytes.length; i++) {
-    if (bytes[i] === CR && bytes[i + 1] === LF) return i + 2;
-  }
-  return 0;
-}
-
-function concat(chunks: Uint8Array[], total?: number): Uint8Array {
-  let size = total ?? 0;
-  if (total === undefined) { for (const c of chunks) size += c.byteLength; }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }
 
 function asError(err: unknown): Error {
