@@ -189,3 +189,67 @@ Deno.test("DenoSocketTransport reports no pending bytes and stays closed before 
   transport.discard();
   assert.equal(transport.isClosed, true);
 });
+
+Deno.test("DenoSocketTransport counts bytes the peer has not taken, then writes them all", async () => {
+  // A minimal NATS server: INFO, PONG to the first PING, then it stops
+  // reading until told to, so the client's writes back up.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const resume = Promise.withResolvers<void>();
+  let received = 0;
+  const server = (async () => {
+    const conn = await listener.accept();
+    try {
+      const info = {
+        server_id: "fake",
+        version: "2.9.10",
+        go: "go",
+        host: "127.0.0.1",
+        port,
+        headers: true,
+        max_payload: 8 * 1024 * 1024,
+        proto: 1,
+      };
+      await conn.write(
+        new TextEncoder().encode(`INFO ${JSON.stringify(info)}\r\n`),
+      );
+      const buf = new Uint8Array(64 * 1024);
+      let text = "";
+      while (!text.includes("PING\r\n")) {
+        const n = await conn.read(buf);
+        if (n === null) return;
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      await conn.write(new TextEncoder().encode("PONG\r\n"));
+      await resume.promise;
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) return;
+        received += n;
+      }
+    } finally {
+      conn.close();
+    }
+  })();
+  const nc = await connectNats({
+    servers: `127.0.0.1:${port}`,
+    pingInterval: 600_000,
+    reconnect: false,
+  });
+  const transport = transportOf(nc) as { writableLength: number };
+  try {
+    const payload = new Uint8Array(512 * 1024).fill(120);
+    for (let i = 0; i < 64; i++) nc.publish("big", payload);
+    await waitFor(() => transport.writableLength > 0, { timeout: 10_000 });
+    const stuck = transport.writableLength;
+    assert.ok(stuck > 0 && stuck <= 64 * (payload.length + 64));
+    resume.resolve();
+    await waitFor(() => transport.writableLength === 0, { timeout: 20_000 });
+    await waitFor(() => received >= 64 * payload.length, { timeout: 20_000 });
+  } finally {
+    resume.resolve();
+    await nc.close().catch(() => {});
+    listener.close();
+    await server.catch(() => {});
+  }
+});
