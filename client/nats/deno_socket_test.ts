@@ -201,13 +201,13 @@ Deno.test("DenoSocketTransport counts bytes the peer has not taken, then writes 
     const conn = await listener.accept();
     try {
       const info = {
-        server_id: "fake",
+        "server_id": "fake",
         version: "2.9.10",
         go: "go",
         host: "127.0.0.1",
         port,
         headers: true,
-        max_payload: 8 * 1024 * 1024,
+        "max_payload": 8 * 1024 * 1024,
         proto: 1,
       };
       await conn.write(
