@@ -253,6 +253,10 @@ function prepare(
   input: string | URL,
   init: RequestInit | undefined,
 ): PreparedRequest | undefined {
+  // A custom client (e.g. extra CA certificates) is the fallback's job.
+  if (init !== undefined && (init as { client?: unknown }).client != null) {
+    return undefined;
+  }
   if (typeof input === "string") {
     const fast = prepareFast(input, init);
     if (fast !== undefined) return fast;
@@ -272,9 +276,6 @@ function prepare(
   } else if (input instanceof URL) url = input;
   else return undefined;
   if (url.protocol !== "http:") return undefined;
-  if (init !== undefined && (init as { client?: unknown }).client != null) {
-    return undefined;
-  }
   if (url.username !== "" || url.password !== "") {
     throw new TypeError(
       `Cannot fetch ${url.origin}${url.pathname}: credentials in the URL are not supported`,
@@ -304,9 +305,6 @@ function prepareFast(
 ): PreparedRequest | undefined {
   const match = FAST_URL.exec(input);
   if (match === null) return undefined;
-  if (init !== undefined && (init as { client?: unknown }).client != null) {
-    return undefined;
-  }
   const target = match[2] ?? "/";
   // Dot segments are resolved by the full parser.
   if (target.includes("/.")) return undefined;

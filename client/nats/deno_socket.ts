@@ -33,6 +33,8 @@ import { concatBytes, findCrlf } from "../_bytes.ts";
 
 const READ_CHUNK_BYTES = 64 * 1024;
 const MAX_INFO_BYTES = 64 * 1024;
+/** Longest wait for queued bytes to be written when closing. */
+const FLUSH_TIMEOUT_MS = 1_000;
 
 /** The language the transport reports to the NATS server in `CONNECT`. */
 const LANG = "nats.js";
@@ -68,6 +70,8 @@ export class DenoSocketTransport implements Transport {
   #writeQueue: Uint8Array[] = [];
   #writeQueued = 0;
   #writing = false;
+  /** The writer's current run (never rejects). */
+  #draining: Promise<void> = Promise.resolve();
   #debug = false;
   readonly #closedNotification: PromiseWithResolvers<void | Error> = Promise
     .withResolvers();
@@ -201,7 +205,7 @@ export class DenoSocketTransport implements Transport {
     }
     this.#writeQueue.push(frame);
     this.#writeQueued += frame.byteLength;
-    if (!this.#writing) void this.#drain();
+    if (!this.#writing) this.#draining = this.#drain();
   }
 
   async #drain(): Promise<void> {
@@ -266,10 +270,16 @@ export class DenoSocketTransport implements Transport {
   }
 
   async #flush(): Promise<void> {
-    // Wait for the writer to take everything (it stops on error or close).
-    for (let i = 0; i < 1000 && (this.#writing || this.#writeQueued > 0); i++) {
-      if (!this.#writing && this.#writeQueue.length > 0) void this.#drain();
-      await new Promise((resolve) => setTimeout(resolve, 1));
+    // The writer takes everything queued (it stops on error or close); a
+    // peer that stopped reading gets at most FLUSH_TIMEOUT_MS.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, FLUSH_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.#draining, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
