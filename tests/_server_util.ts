@@ -273,7 +273,7 @@ export async function until(
 /** Reads `kinds.tsv`: every Go kind name. */
 export async function goKinds(): Promise<string[]> {
   const text = await Deno.readTextFile(
-    new URL("../../shared/protocol/kinds.tsv", import.meta.url),
+    new URL("./testdata/kinds.tsv", import.meta.url),
   );
   return text.trim().split("\n").slice(1).map((line) => line.split("\t")[0]!);
 }

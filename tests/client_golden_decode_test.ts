@@ -1,7 +1,7 @@
 // deno-lint-ignore-file camelcase -- the golden corpus uses snake_case field names
 /**
  * The client decodes everything a Go ari-proxy v5 sends (issue #5), fed
- * from the golden corpus (`../shared/protocol/golden/`) through the client's
+ * from the golden corpus (`tests/testdata/golden/`) through the client's
  * real code paths: NATS transport (routing, reply handling) and client API
  * (result mapping, typed errors, event dispatch).
  *
@@ -45,7 +45,7 @@ import type { DeviceStateValue } from "../client/api/device_states.ts";
 import type { Response } from "../client/protocol/types.ts";
 import { startNats, waitFor } from "./harness/mod.ts";
 
-const GOLDEN = new URL("../../shared/protocol/golden/", import.meta.url);
+const GOLDEN = new URL("./testdata/golden/", import.meta.url);
 const NODE = "02:00:00:00:60:0d";
 const APP = "golden";
 const encoder = new TextEncoder();

@@ -75,7 +75,7 @@ const TYPE_SWAPS: unknown[] = [
 
 async function loadBase(): Promise<string[]> {
   const text = await Deno.readTextFile(
-    new URL("../../shared/protocol/golden/requests.jsonl", import.meta.url),
+    new URL("./testdata/golden/requests.jsonl", import.meta.url),
   );
   return text.trim().split("\n").map((l) => JSON.parse(l))
     .filter((r) => r.kind && !DANGEROUS.has(r.kind))
@@ -184,7 +184,7 @@ Deno.test("startProxy() answers 5,000 malformed requests exactly once each and s
   const { nc, proxy, node, app } = stack;
   const base = await loadBase();
   const kinds = (await Deno.readTextFile(
-    new URL("../../shared/protocol/kinds.tsv", import.meta.url),
+    new URL("./testdata/kinds.tsv", import.meta.url),
   )).trim().split("\n").slice(1).map((l) => l.split("\t")[0]!)
     .filter((k) => !DANGEROUS.has(k));
   const subjects = [

@@ -40,7 +40,7 @@ interface GoldenRecord {
 async function loadGolden(): Promise<GoldenRecord[]> {
   const text = await Deno.readTextFile(
     new URL(
-      "../../shared/protocol/golden/requests.jsonl",
+      "./testdata/golden/requests.jsonl",
       import.meta.url,
     ),
   );

@@ -6,15 +6,20 @@
  * Usage:
  *
  * ```sh
- * deno task gen                                     # input ../shared/ari-api
+ * deno task gen                                     # input tools/ari-api/
+ * deno task gen --from http://127.0.0.1:8088/ari --user proxy --password secret
  * deno run --allow-read --allow-write tools/gen_ari.ts [inputDir] [--out dir]
  * deno run --allow-read tools/gen_ari.ts --check    # exit 1 when stale
  * ```
  *
  * `inputDir` holds `resources.json` (the resource listing, which carries the
  * ARI version) and one API declaration per resource (`channels.json`,
- * `events.json`, ...). It defaults to `../shared/ari-api` next to the
- * repository root. `--out` defaults to `client/generated/` in this
+ * `events.json`, ...). It defaults to `tools/ari-api/` in this repository
+ * (see `tools/ari-api/README.md` for where it comes from). With `--from URL`
+ * the generator first downloads the description from a running Asterisk
+ * (`URL/api-docs/resources.json` and every resource file it lists) into the
+ * input directory, so moving to a new ARI version is one command plus a
+ * review of the diff. `--out` defaults to `client/generated/` in this
  * repository. The output is deterministic: resources follow the order of
  * `resources.json` (unlisted files follow alphabetically), and models and
  * operations keep their declaration order.
@@ -34,11 +39,110 @@
 
 import { parseArgs } from "node:util";
 
-/** Default directory of the ARI description: `../shared/ari-api` beside the repository. */
-export const DEFAULT_INPUT_DIR: URL = new URL(
-  "../../shared/ari-api/",
-  import.meta.url,
-);
+/** Default directory of the ARI description: `tools/ari-api/` in this repository. */
+export const DEFAULT_INPUT_DIR: URL = new URL("./ari-api/", import.meta.url);
+
+/**
+ * `basePath` written into downloaded description files. Asterisk puts the
+ * address the request came to in every file; a fixed value keeps the committed
+ * files independent of where they were downloaded from.
+ */
+export const DESCRIPTION_BASE_PATH = "http://localhost:8088/ari";
+
+/** Options of {@linkcode downloadDescription}. */
+export interface DownloadDescriptionOptions {
+  /** ARI user name (HTTP basic authentication), if Asterisk asks for one. */
+  username?: string;
+  /** ARI password. */
+  password?: string;
+  /** Injected `fetch` (tests). @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Downloads the ARI description a running Asterisk serves
+ * (`<ariUrl>/api-docs/resources.json` and every API declaration it lists)
+ * into `outputDir`, one JSON file per resource, with `basePath` set to
+ * {@linkcode DESCRIPTION_BASE_PATH}. Files of the directory that the listing
+ * no longer names are left alone (review the diff).
+ *
+ * @param ariUrl Base URL of ARI, e.g. `http://127.0.0.1:8088/ari`.
+ * @param outputDir Directory to write into (created when missing).
+ * @returns The file names written, `resources.json` first.
+ * @throws {Error} When Asterisk does not answer 200 with JSON for a file.
+ *
+ * @example Refresh the committed description
+ * ```ts ignore
+ * import { DEFAULT_INPUT_DIR, downloadDescription } from "./gen_ari.ts";
+ *
+ * await downloadDescription("http://127.0.0.1:8088/ari", DEFAULT_INPUT_DIR, {
+ *   username: "proxy",
+ *   password: "secret",
+ * });
+ * ```
+ */
+export async function downloadDescription(
+  ariUrl: string,
+  outputDir: string | URL,
+  options: DownloadDescriptionOptions = {},
+): Promise<string[]> {
+  const { username, password, fetch: fetchFn = globalThis.fetch } = options;
+  const base = ariUrl.replace(/\/+$/, "");
+  const headers = new Headers();
+  if (username !== undefined) {
+    headers.set(
+      "authorization",
+      `Basic ${btoa(`${username}:${password ?? ""}`)}`,
+    );
+  }
+  async function download(file: string): Promise<Record<string, unknown>> {
+    const url = `${base}/api-docs/${file}`;
+    const response = await fetchFn(url, { headers });
+    const text = await response.text();
+    if (response.status !== 200) {
+      throw new Error(
+        `Cannot download ARI description "${url}": HTTP ${response.status} ${
+          text.slice(0, 200)
+        }`,
+      );
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`Cannot download ARI description "${url}": not JSON`, {
+        cause: error,
+      });
+    }
+    if (!isRecord(value)) {
+      throw new Error(
+        `Cannot download ARI description "${url}": top level is not an object`,
+      );
+    }
+    if ("basePath" in value) value.basePath = DESCRIPTION_BASE_PATH;
+    return value;
+  }
+  const dir = toDirUrl(outputDir);
+  const listing = await download("resources.json");
+  const files = new Map<string, Record<string, unknown>>([
+    ["resources.json", listing],
+  ]);
+  const apis = Array.isArray(listing.apis) ? listing.apis : [];
+  for (const api of apis) {
+    const path = isRecord(api) ? api.path : undefined;
+    if (typeof path !== "string") continue;
+    const name = path.replace(/^.*\//, "").replace("{format}", "json");
+    files.set(name, await download(name));
+  }
+  Deno.mkdirSync(dir, { recursive: true });
+  for (const [name, json] of files) {
+    Deno.writeTextFileSync(
+      new URL(name, dir),
+      `${JSON.stringify(json, null, "\t")}\n`,
+    );
+  }
+  return [...files.keys()];
+}
 
 /** Default output directory: `client/generated/` in this repository. */
 export const DEFAULT_OUTPUT_DIR: URL = new URL(
@@ -1082,16 +1186,21 @@ function readOrUndefined(url: URL): string | undefined {
 }
 
 const USAGE = `Usage: deno task gen [inputDir] [--out dir] [--check]
+       deno task gen --from ARI_URL [--user U --password P] [inputDir]
 
 Generates client/generated/*.ts from the ARI Swagger description.
 
-  inputDir     directory with resources.json and the API declarations
-               (default: ../shared/ari-api next to the repository)
-  --out dir    output directory (default: client/generated/)
-  --check      write nothing; exit 1 when the output is stale
-  --help       show this help`;
+  inputDir       directory with resources.json and the API declarations
+                 (default: tools/ari-api/ in this repository)
+  --from URL     first download the description from a running Asterisk
+                 (e.g. http://127.0.0.1:8088/ari) into inputDir
+  --user U       ARI user for --from (or ARI_USERNAME)
+  --password P   ARI password for --from (or ARI_PASSWORD)
+  --out dir      output directory (default: client/generated/)
+  --check        write nothing; exit 1 when the output is stale
+  --help         show this help`;
 
-function main(args: string[]): number {
+async function main(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -1099,6 +1208,9 @@ function main(args: string[]): number {
       allowPositionals: true,
       options: {
         out: { type: "string" },
+        from: { type: "string" },
+        user: { type: "string" },
+        password: { type: "string" },
         check: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -1121,6 +1233,31 @@ function main(args: string[]): number {
     return 2;
   }
   const inputDir = parsed.positionals[0] ?? DEFAULT_INPUT_DIR;
+  if (parsed.values.from !== undefined) {
+    if (parsed.values.check) {
+      // deno-lint-ignore no-console
+      console.error(`--from and --check are mutually exclusive\n\n${USAGE}`);
+      return 2;
+    }
+    const username = parsed.values.user ?? Deno.env.get("ARI_USERNAME");
+    const password = parsed.values.password ?? Deno.env.get("ARI_PASSWORD");
+    try {
+      const written = await downloadDescription(parsed.values.from, inputDir, {
+        ...(username === undefined ? {} : { username }),
+        ...(password === undefined ? {} : { password }),
+      });
+      // deno-lint-ignore no-console
+      console.log(
+        `Downloaded ${written.length} description files into ${
+          toDirUrl(inputDir).pathname
+        }`,
+      );
+    } catch (error) {
+      // deno-lint-ignore no-console
+      console.error(error instanceof Error ? error.message : String(error));
+      return 1;
+    }
+  }
   const outputDir = parsed.values.out === undefined
     ? DEFAULT_OUTPUT_DIR
     : toDirUrl(parsed.values.out);
@@ -1166,5 +1303,5 @@ function main(args: string[]): number {
 }
 
 if (import.meta.main) {
-  Deno.exit(main(Deno.args));
+  Deno.exit(await main(Deno.args));
 }

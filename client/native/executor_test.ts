@@ -1716,7 +1716,7 @@ interface GoldenExchange {
 
 async function loadGolden(): Promise<GoldenExchange[]> {
   const url = new URL(
-    "../../../shared/protocol/golden/requests.jsonl",
+    "../../tests/testdata/golden/requests.jsonl",
     import.meta.url,
   );
   const text = await Deno.readTextFile(url);

@@ -1,6 +1,6 @@
 /**
  * Conformance against the golden corpus captured from Go ari-proxy v5.3.1
- * (`../shared/protocol/golden/`): every request, response, event,
+ * (`tests/testdata/golden/`): every request, response, event,
  * announcement and ping in it.
  */
 
@@ -21,7 +21,7 @@ import { eventKeys } from "./event_keys.ts";
 import { isKindName, KIND_TABLE } from "./kinds.ts";
 import { parseEventSubject, parseRequestSubject } from "./subjects.ts";
 
-const GOLDEN = new URL("../../../shared/protocol/golden/", import.meta.url);
+const GOLDEN = new URL("../../tests/testdata/golden/", import.meta.url);
 
 function readLines(name: string): Record<string, unknown>[] {
   const url = new URL(name, GOLDEN);
@@ -30,7 +30,7 @@ function readLines(name: string): Record<string, unknown>[] {
     text = Deno.readTextFileSync(url);
   } catch (err) {
     throw new Error(
-      `Cannot read golden file ${url.pathname}: the golden corpus must be at ../shared/protocol/golden/ relative to the repository (${
+      `Cannot read golden file ${url.pathname}: the golden corpus is tests/testdata/golden/ in the repository (${
         String(err)
       })`,
     );
