@@ -51,11 +51,17 @@ export function toProxyOptions(config: ProxyConfig): ProxyOptions {
     nats.credsFile = config.nats.credsFile;
   }
   if (config.nats.tls !== undefined) nats.tls = config.nats.tls;
+  const applications = config.ari.application.split(",");
   const options: ProxyOptions = {
-    ari: { ...config.ari },
+    ari: {
+      ...config.ari,
+      application: applications.length === 1 ? applications[0]! : applications,
+    },
     nats,
     prefix: config.prefix,
+    version: VERSION,
   };
+  if (config.httpListen !== undefined) options.httpListen = config.httpListen;
   if (config.eventsMaxPendingBytes !== undefined) {
     options.maxPendingEventBytes = config.eventsMaxPendingBytes;
   }

@@ -24,6 +24,7 @@ import {
 } from "../client/protocol/subjects.ts";
 import type { AriEventObject } from "../client/native/events_socket.ts";
 import type { DialogRegistry } from "./dialogs.ts";
+import type { EventTypeCounters, ProxyMetrics } from "./metrics.ts";
 import { errorMessage } from "./_log_text.ts";
 
 /** Default bound of event bytes waiting for NATS (32 MiB). */
@@ -74,16 +75,21 @@ export interface ProxyEventStats {
 export interface EventBridgeOptions {
   /** Subject prefix, normalised (ends with `.` or is empty). */
   prefix: string;
-  /** ARI application whose events this bridge publishes. */
-  application: string;
+  /**
+   * ARI applications whose events this bridge publishes, each on its own
+   * subject; events naming none of them go out under the first.
+   */
+  applications: readonly string[];
   /** Dialog bindings (copies go to each bound dialog). */
   dialogs: DialogRegistry;
   /** Bytes of events allowed to wait for NATS; beyond, events are dropped. */
   maxPendingEventBytes: number;
   /** Logger for event problems. */
   logger: Logger;
-  /** Another client registered our application (an ApplicationReplaced event). */
-  onApplicationReplaced(): void;
+  /** Another client registered one of our applications (ApplicationReplaced). */
+  onApplicationReplaced(application: string): void;
+  /** Counters by event type (off when `undefined`). */
+  metrics?: ProxyMetrics;
   /** An event names another node than ours: Asterisk may have a new id. */
   onForeignNode(): void;
 }
@@ -216,12 +222,14 @@ export function natsPendingBytes(nc: NatsConnection | undefined): number {
 class Bridge implements EventBridge {
   readonly #opts: EventBridgeOptions;
   readonly #log: Logger;
-  readonly #app: string;
+  readonly #apps: readonly string[];
   readonly #prefix: string;
   readonly #dialogs: DialogRegistry;
+  readonly #metrics: ProxyMetrics | undefined;
   #nc: NatsConnection | undefined;
   #node: string | undefined;
-  #eventSubject = "";
+  /** `event.<app>.<node>` per application. */
+  #eventSubjects: string[] = [];
   readonly #ev = {
     received: 0,
     published: 0,
@@ -229,16 +237,19 @@ class Bridge implements EventBridge {
     dropped: 0,
     overflowed: 0,
   };
-  /** `"application":"<app>"`, to find it in a frame without parsing. */
-  readonly #appMember: string;
+  /** `"application":"<app>"` per application, to find it without parsing. */
+  readonly #appMembers: string[];
   /** `"asterisk_id":"<node>"`, to find it in a frame without parsing. */
   #nodeMember = "";
-  /** `,"asterisk_id":"<node>","application":"<app>"}`: Asterisk's usual tail. */
-  #plainTail = "";
+  /** `,"asterisk_id":"<node>","application":"<app>"}` per application: Asterisk's usual tail. */
+  #plainTails: string[] = [];
   // The outbound event queue: parallel arrays, flushed once per turn.
   #qSubjects: string[] = [];
   #qPayloads: string[] = [];
   #qDialog: boolean[] = [];
+  /** With metrics: the type counters and application index of each entry. */
+  #qTypes: EventTypeCounters[] = [];
+  #qApps: number[] = [];
   /** Size of the queue in the NATS protocol (`PUB <subject> <n>\r\n…\r\n`). */
   #qBytes = 0;
   #flushHandle: ReturnType<typeof setImmediate> | undefined;
@@ -253,10 +264,13 @@ class Bridge implements EventBridge {
   constructor(opts: EventBridgeOptions) {
     this.#opts = opts;
     this.#log = opts.logger;
-    this.#app = opts.application;
+    this.#apps = [...opts.applications];
     this.#prefix = opts.prefix;
     this.#dialogs = opts.dialogs;
-    this.#appMember = `"application":${JSON.stringify(this.#app)}`;
+    this.#metrics = opts.metrics;
+    this.#appMembers = this.#apps.map((app) =>
+      `"application":${JSON.stringify(app)}`
+    );
   }
 
   setConnection(nc: NatsConnection): void {
@@ -265,9 +279,13 @@ class Bridge implements EventBridge {
 
   setNode(node: string): void {
     this.#node = node;
-    this.#eventSubject = eventSubject(this.#prefix, this.#app, node);
+    this.#eventSubjects = this.#apps.map((app) =>
+      eventSubject(this.#prefix, app, node)
+    );
     this.#nodeMember = `"asterisk_id":${JSON.stringify(node)}`;
-    this.#plainTail = `,${this.#nodeMember},${this.#appMember}}`;
+    this.#plainTails = this.#appMembers.map((member) =>
+      `,${this.#nodeMember},${member}}`
+    );
   }
 
   /**
@@ -278,11 +296,21 @@ class Bridge implements EventBridge {
   onFrame(frame: string): void {
     if (
       this.#dialogs.size === 0 && this.#node !== undefined &&
-      this.#nc !== undefined && this.#isPlainFrame(frame)
+      this.#nc !== undefined
     ) {
-      this.#ev.received++;
-      this.#enqueue(this.#eventSubject, frame, false);
-      return;
+      const app = this.#plainFrameApp(frame);
+      if (app >= 0) {
+        this.#ev.received++;
+        const metrics = this.#metrics;
+        if (metrics === undefined) {
+          this.#enqueue(this.#eventSubjects[app]!, frame, false);
+        } else {
+          const type = metrics.frameType(frame);
+          type.received[app]!++;
+          this.#enqueue(this.#eventSubjects[app]!, frame, false, type, app);
+        }
+        return;
+      }
     }
     let event: unknown;
     try {
@@ -306,23 +334,42 @@ class Bridge implements EventBridge {
 
   /**
    * Whether a frame can be published as it is, judged from its text: it is
-   * an object that names our node and application at its top level (found
-   * at once in Asterisk's usual `…,"asterisk_id":…,"application":…}` tail,
-   * else by {@linkcode hasTopLevelMember}) and is not ApplicationReplaced.
+   * an object that names our node and one of our applications at its top
+   * level (found at once in Asterisk's usual
+   * `…,"asterisk_id":…,"application":…}` tail, else by
+   * {@linkcode hasTopLevelMember}) and is not ApplicationReplaced.
+   *
+   * @returns The application's index, or -1 (parse the frame instead).
    */
-  #isPlainFrame(frame: string): boolean {
+  #plainFrameApp(frame: string): number {
     const n = frame.length;
-    if (frame.charCodeAt(0) !== OPEN_BRACE) return false;
-    const tail = this.#plainTail;
-    if (
-      !(n > tail.length && frame.slice(n - tail.length) === tail) &&
-      !(frame.charCodeAt(n - 1) === CLOSE_BRACE &&
-        hasTopLevelMember(frame, '"asterisk_id"', this.#nodeMember) &&
-        hasTopLevelMember(frame, '"application"', this.#appMember))
-    ) {
-      return false;
+    if (frame.charCodeAt(0) !== OPEN_BRACE) return -1;
+    const tails = this.#plainTails;
+    let app = -1;
+    for (let i = 0; i < tails.length; i++) {
+      const tail = tails[i]!;
+      if (n > tail.length && frame.slice(n - tail.length) === tail) {
+        app = i;
+        break;
+      }
     }
-    return !frame.includes("ApplicationReplaced");
+    if (app === -1) {
+      if (
+        frame.charCodeAt(n - 1) !== CLOSE_BRACE ||
+        !hasTopLevelMember(frame, '"asterisk_id"', this.#nodeMember)
+      ) {
+        return -1;
+      }
+      const members = this.#appMembers;
+      for (let i = 0; i < members.length; i++) {
+        if (hasTopLevelMember(frame, '"application"', members[i]!)) {
+          app = i;
+          break;
+        }
+      }
+      if (app === -1) return -1;
+    }
+    return frame.includes("ApplicationReplaced") ? -1 : app;
   }
 
   #onEvent(event: AriEventObject, raw: string): void {
@@ -331,11 +378,15 @@ class Bridge implements EventBridge {
     if (node === undefined || this.#nc === undefined) return;
     const asteriskId = event.asterisk_id;
     let payload: string;
+    const found = typeof event.application === "string"
+      ? this.#apps.indexOf(event.application)
+      : -1;
+    const app = found === -1 ? 0 : found;
     if (
       typeof event.application !== "string" || typeof asteriskId !== "string"
     ) {
       if (typeof event.application !== "string") {
-        event.application = this.#app;
+        event.application = this.#apps[0]!;
       }
       if (typeof asteriskId !== "string") event.asterisk_id = node;
       payload = JSON.stringify(event);
@@ -343,12 +394,12 @@ class Bridge implements EventBridge {
       if (asteriskId !== node) this.#opts.onForeignNode();
       payload = raw;
     }
-    this.#enqueue(this.#eventSubject, payload, false);
-    if (this.#dialogs.size > 0) this.#routeDialogs(event, payload);
-    if (
-      event.type === "ApplicationReplaced" && event.application === this.#app
-    ) {
-      this.#opts.onApplicationReplaced();
+    const type = this.#metrics?.eventType(event.type);
+    if (type !== undefined) type.received[app]!++;
+    this.#enqueue(this.#eventSubjects[app]!, payload, false, type, app);
+    if (this.#dialogs.size > 0) this.#routeDialogs(event, payload, type, app);
+    if (event.type === "ApplicationReplaced" && found !== -1) {
+      this.#opts.onApplicationReplaced(this.#apps[found]!);
     }
   }
 
@@ -356,19 +407,30 @@ class Bridge implements EventBridge {
    * Queues a publication for the end of this event-loop turn, or drops it
    * when NATS is already `maxPendingEventBytes` behind.
    */
-  #enqueue(subject: string, payload: string, dialog: boolean): void {
+  #enqueue(
+    subject: string,
+    payload: string,
+    dialog: boolean,
+    type?: EventTypeCounters,
+    app = 0,
+  ): void {
     const size = subject.length + payload.length + PUB_OVERHEAD;
     const limit = this.#opts.maxPendingEventBytes - this.#qBytes - size;
     if (
       this.#natsPending > limit &&
       (this.#natsPending = natsPendingBytes(this.#nc)) > limit
     ) {
+      if (type !== undefined) type.overflowed[app]!++;
       this.#overflow();
       return;
     }
     this.#qSubjects.push(subject);
     this.#qPayloads.push(payload);
     this.#qDialog.push(dialog);
+    if (type !== undefined) {
+      this.#qTypes.push(type);
+      this.#qApps.push(app);
+    }
     this.#qBytes += size;
     if (this.#qBytes >= MAX_EVENT_BATCH_BYTES) {
       // A long burst: publish what we have (less memory held per turn).
@@ -392,14 +454,36 @@ class Bridge implements EventBridge {
     const subjects = this.#qSubjects;
     const dialog = this.#qDialog;
     const bodies = encodeBatch(this.#qPayloads);
+    const types = this.#qTypes;
+    const apps = this.#qApps;
     this.#qSubjects = [];
     this.#qPayloads = [];
     this.#qDialog = [];
     this.#qBytes = 0;
-    for (let i = 0; i < n; i++) {
-      if (this.#publish(subjects[i]!, bodies[i]!)) {
-        if (dialog[i]) this.#ev.dialogPublished++;
-        else this.#ev.published++;
+    if (types.length === 0) {
+      for (let i = 0; i < n; i++) {
+        if (this.#publish(subjects[i]!, bodies[i]!)) {
+          if (dialog[i]) this.#ev.dialogPublished++;
+          else this.#ev.published++;
+        }
+      }
+    } else {
+      this.#qTypes = [];
+      this.#qApps = [];
+      for (let i = 0; i < n; i++) {
+        const type = types[i]!;
+        const app = apps[i]!;
+        if (this.#publish(subjects[i]!, bodies[i]!)) {
+          if (dialog[i]) {
+            this.#ev.dialogPublished++;
+            type.dialogPublished[app]!++;
+          } else {
+            this.#ev.published++;
+            type.published[app]!++;
+          }
+        } else {
+          type.failed[app]!++;
+        }
       }
     }
     this.#natsPending = natsPendingBytes(this.#nc);
@@ -473,7 +557,12 @@ class Bridge implements EventBridge {
     this.#armOverflowReport();
   }
 
-  #routeDialogs(event: AriEventObject, payload: string): void {
+  #routeDialogs(
+    event: AriEventObject,
+    payload: string,
+    type: EventTypeCounters | undefined,
+    app: number,
+  ): void {
     let dialogs: string[];
     try {
       dialogs = this.#dialogs.dialogsFor(eventKeys(event as never));
@@ -488,6 +577,8 @@ class Bridge implements EventBridge {
         dialogEventSubject(this.#prefix, dialog),
         withDialog(payload, event, dialog),
         true,
+        type,
+        app,
       );
     }
     try {
@@ -532,7 +623,7 @@ class Bridge implements EventBridge {
  *
  * const bridge = createEventBridge({
  *   prefix: "ari.",
- *   application: "app",
+ *   applications: ["app"],
  *   dialogs: createDialogRegistry(),
  *   maxPendingEventBytes: 1 << 25,
  *   logger: getLogger(["ari-proxy", "server", "events"]),

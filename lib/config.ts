@@ -27,6 +27,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { parseListenAddress } from "./http.ts";
 
 /** Default ARI REST base URL (as in Go). */
 export const DEFAULT_ARI_HTTP_URL = "http://localhost:8088/ari";
@@ -68,6 +69,8 @@ export interface ProxyConfig {
    * (the server's `maxPendingEventBytes`); unset: the server's default.
    */
   eventsMaxPendingBytes?: number;
+  /** Address of the `/healthz`, `/readyz`, `/metrics` endpoint; unset: off. */
+  httpListen?: string;
   /** Debug logging. */
   verbose: boolean;
   /** Log format: JSON lines or human-readable text. */
@@ -121,7 +124,8 @@ const SETTINGS: readonly SettingSpec[] = [
   {
     key: "ari.application",
     env: "ARI_APPLICATION",
-    help: "ARI Stasis application name (required)",
+    help:
+      "ARI Stasis application name, or several comma-separated (a,b,c) (required)",
   },
   {
     key: "ari.username",
@@ -208,6 +212,13 @@ const SETTINGS: readonly SettingSpec[] = [
     help:
       "Bytes of events allowed to wait for NATS; beyond, events are dropped, counted and logged",
     defaultValue: "33554432 (32 MiB)",
+  },
+  {
+    key: "http.listen",
+    env: "HTTP_LISTEN",
+    help:
+      "Serve /healthz, /readyz and Prometheus /metrics on HOST:PORT (or :PORT)",
+    defaultValue: "off",
   },
   {
     key: "log.format",
@@ -413,7 +424,9 @@ export async function loadConfig(
     return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
   }
 
-  const application = setting("ari.application") ?? "";
+  const application = (setting("ari.application") ?? "").split(",").map((a) =>
+    a.trim()
+  ).filter((a) => a !== "").join(",");
   const username = setting("ari.username") ?? "";
   const password = setting("ari.password") ?? "";
   const missing: string[] = [];
@@ -432,11 +445,20 @@ export async function loadConfig(
       message: `Missing required settings: set ${missing.join(", ")}`,
     };
   }
-  if (/[\s.*>]/.test(application)) {
+  for (const name of application.split(",")) {
+    if (/[\s.*>]/.test(name)) {
+      return {
+        type: "error",
+        message:
+          `Invalid ARI application "${name}": it is used as a NATS subject token, so it cannot contain spaces, ".", "*" or ">"`,
+      };
+    }
+  }
+  if (new Set(application.split(",")).size !== application.split(",").length) {
     return {
       type: "error",
       message:
-        `Invalid ARI application "${application}": it is used as a NATS subject token, so it cannot contain spaces, ".", "*" or ">"`,
+        `Invalid ARI application "${application}": an application is listed twice`,
     };
   }
 
@@ -512,6 +534,18 @@ export async function loadConfig(
     }
   }
 
+  const httpListen = setting("http.listen");
+  if (httpListen !== undefined) {
+    try {
+      parseListenAddress(httpListen);
+    } catch (error) {
+      return {
+        type: "error",
+        message: `Invalid --http.listen: ${(error as Error).message}`,
+      };
+    }
+  }
+
   const logFormatSetting = setting("log.format");
   let logFormat: "json" | "text" = isTerminal ? "text" : "json";
   if (logFormatSetting !== undefined) {
@@ -570,6 +604,7 @@ export async function loadConfig(
   if (eventsMaxPendingBytes !== undefined) {
     config.eventsMaxPendingBytes = eventsMaxPendingBytes;
   }
+  if (httpListen !== undefined) config.httpListen = httpListen;
   if (configFile) config.configFile = configFile;
   return { type: "config", config, warnings };
 }

@@ -1,7 +1,8 @@
 /**
  * The discovery pinger: answers `<prefix>ping` and announces this proxy on
  * `<prefix>announce` (at start-up, after reconnects, periodically and on
- * every ping) while ARI is connected, through an {@linkcode Announcer}.
+ * every ping) while ARI is connected, through one {@linkcode Announcer} per
+ * application (one announcement each).
  *
  * @module
  */
@@ -22,8 +23,8 @@ import { errorMessage } from "./_log_text.ts";
 export interface DiscoveryPingerOptions {
   /** Subject prefix, normalised (ends with `.` or is empty). */
   prefix: string;
-  /** ARI application announced. */
-  application: string;
+  /** ARI applications announced (one announcement each). */
+  applications: readonly string[];
   /** The node id now (`undefined` while unknown: nothing is announced). */
   node(): string | undefined;
   /** Whether ARI is connected now (else nothing is announced). */
@@ -54,8 +55,10 @@ export interface DiscoveryPinger {
   stop(): void;
   /** Stops answering pings: drains the ping subscription. */
   drain(): Promise<void>;
-  /** Counters. */
+  /** Counters, summed over the applications. */
   stats(): AnnouncerStats;
+  /** Counters per application (same order as the options). */
+  statsByApplication(): AnnouncerStats[];
 }
 
 /**
@@ -72,7 +75,7 @@ export interface DiscoveryPinger {
  *
  * const pinger = createDiscoveryPinger({
  *   prefix: "ari.",
- *   application: "app",
+ *   applications: ["app"],
  *   node: () => "node1",
  *   isAriConnected: () => true,
  *   connection: () => nc,
@@ -90,7 +93,7 @@ export function createDiscoveryPinger(
 ): DiscoveryPinger {
   const {
     prefix,
-    application,
+    applications,
     node,
     isAriConnected,
     connection,
@@ -99,48 +102,66 @@ export function createDiscoveryPinger(
   } = options;
   let subscribed: NatsConnection | undefined;
   let sub: Subscription | undefined;
-  const announcer: Announcer = createAnnouncer({
-    subject: announceSubject(prefix),
-    publish: (subject, payload) => {
-      const nc = connection();
-      if (nc === undefined) throw new Error("NATS is not connected");
-      nc.publish(subject, payload);
-    },
-    identity: () => {
-      const id = node();
-      return id === undefined
-        ? undefined
-        : { node: id, asterisk: id, application };
-    },
-    isAriConnected,
-    ...(interval === undefined ? {} : { interval }),
-    encode: encodeAnnouncement,
-    onError: (error) =>
-      logger.warn("Cannot publish announcement: {error}", {
-        error: errorMessage(error),
-      }),
-  });
+  const announcers: Announcer[] = applications.map((application) =>
+    createAnnouncer({
+      subject: announceSubject(prefix),
+      publish: (subject, payload) => {
+        const nc = connection();
+        if (nc === undefined) throw new Error("NATS is not connected");
+        nc.publish(subject, payload);
+      },
+      identity: () => {
+        const id = node();
+        return id === undefined
+          ? undefined
+          : { node: id, asterisk: id, application };
+      },
+      isAriConnected,
+      ...(interval === undefined ? {} : { interval }),
+      encode: encodeAnnouncement,
+      onError: (error) =>
+        logger.warn("Cannot publish announcement: {error}", {
+          error: errorMessage(error),
+        }),
+    })
+  );
+  function announce(reason: AnnounceReason): boolean {
+    let any = false;
+    for (const announcer of announcers) {
+      if (announcer.announce(reason)) any = true;
+    }
+    return any;
+  }
   return {
     subscribe(nc) {
       subscribed = nc;
       sub = nc.subscribe(pingSubject(prefix), {
         callback: (err) => {
-          if (err === null) announcer.announce("ping");
+          if (err === null) announce("ping");
         },
       });
     },
     forget() {
       sub = undefined;
     },
-    start: () => announcer.start(),
-    announce: (reason) => announcer.announce(reason),
-    stop: () => announcer.stop(),
+    start: () => announcers.forEach((a) => a.start()),
+    announce,
+    stop: () => announcers.forEach((a) => a.stop()),
     async drain() {
       const current = sub;
       sub = undefined;
       if (current === undefined || subscribed?.isClosed() !== false) return;
       await Promise.allSettled([current.drain()]);
     },
-    stats: () => announcer.stats(),
+    stats() {
+      const total = { sent: 0, skipped: 0 };
+      for (const announcer of announcers) {
+        const { sent, skipped } = announcer.stats();
+        total.sent += sent;
+        total.skipped += skipped;
+      }
+      return total;
+    },
+    statsByApplication: () => announcers.map((a) => a.stats()),
   };
 }

@@ -8,6 +8,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { isValidToken, normalizePrefix } from "../client/protocol/subjects.ts";
 import { DEFAULT_MAX_PENDING_EVENT_BYTES } from "./bridge.ts";
+import { type ListenAddress, parseListenAddress } from "./http.ts";
 
 /** Default subject prefix. */
 export const DEFAULT_PROXY_PREFIX = "ari.";
@@ -18,8 +19,13 @@ export const DEFAULT_CLOSE_TIMEOUT = 15_000;
 
 /** How to reach Asterisk's ARI. */
 export interface ProxyAriOptions {
-  /** Stasis application name (one NATS subject token: no `.`, `*`, `>`, spaces). */
-  application: string;
+  /**
+   * Stasis application name, or several: one events WebSocket registers
+   * them all, and each gets its own subjects and announcements. Each name
+   * is one NATS subject token (no `.`, `*`, `>`, `,` or whitespace); the
+   * first is the default for requests that name no application.
+   */
+  application: string | readonly string[];
   /** ARI user name. */
   username: string;
   /** ARI password (never logged). */
@@ -144,6 +150,26 @@ export interface ProxyOptions {
    * @default {getLogger(["ari-proxy", "server"])}
    */
   logger?: Logger;
+  /**
+   * Address of the operator's HTTP endpoint (`/healthz`, `/readyz`,
+   * `/metrics`): `HOST:PORT`, `:PORT` or `[IPV6]:PORT`. It listens from
+   * the start of `startProxy`, before NATS and ARI are reached.
+   *
+   * @default {undefined (no endpoint)}
+   */
+  httpListen?: string;
+  /**
+   * Whether to count requests and events for `/metrics`.
+   *
+   * @default {true when `httpListen` is set}
+   */
+  metrics?: boolean;
+  /**
+   * Version shown in `ari_proxy_build_info`.
+   *
+   * @default {"unknown"}
+   */
+  version?: string;
   /** Aborts start-up (then `startProxy` rejects with the reason). */
   signal?: AbortSignal;
 }
@@ -151,6 +177,8 @@ export interface ProxyOptions {
 /** {@linkcode ProxyOptions} checked, with defaults applied. */
 export interface ValidatedProxyOptions {
   ari: ProxyAriOptions;
+  /** The applications, in order, at least one, no duplicates. */
+  applications: string[];
   nats: ProxyNatsConnectOptions | ProxyNatsInjectedOptions;
   prefix: string;
   maxConcurrency: number | undefined;
@@ -162,6 +190,12 @@ export interface ValidatedProxyOptions {
   maxDialogEntities: number | undefined;
   maxPendingEventBytes: number;
   logger: Logger;
+  /** Where the HTTP endpoint listens, if anywhere. */
+  http: ListenAddress | undefined;
+  /** Whether requests and events are counted. */
+  metrics: boolean;
+  /** Version for `ari_proxy_build_info`. */
+  version: string;
 }
 
 function nonNegative(value: number | undefined, name: string): void {
@@ -173,7 +207,7 @@ function nonNegative(value: number | undefined, name: string): void {
   }
 }
 
-function nonEmpty(value: unknown, name: string): void {
+function nonEmpty(value: unknown, name: string): asserts value is string {
   if (typeof value !== "string" || value === "") {
     throw new TypeError(
       `Cannot start proxy: ${name} must be a non-empty string`,
@@ -221,12 +255,31 @@ export function validateProxyOptions(
   if (ari === null || typeof ari !== "object") {
     throw new TypeError("Cannot start proxy: ari options are required");
   }
-  nonEmpty(ari.application, "ari.application");
-  if (!isValidToken(ari.application)) {
+  const applications = typeof ari.application === "string"
+    ? [ari.application]
+    : Array.isArray(ari.application)
+    ? [...ari.application as readonly unknown[]]
+    : [];
+  if (applications.length === 0) {
     throw new TypeError(
-      `Cannot start proxy: ari.application ${
-        JSON.stringify(ari.application)
-      } must be one subject token (no ".", "*", ">" or whitespace)`,
+      "Cannot start proxy: ari.application must be a non-empty string or a non-empty list of them",
+    );
+  }
+  for (const application of applications) {
+    nonEmpty(application, "ari.application");
+    if (!isValidToken(application as string) || application.includes(",")) {
+      throw new TypeError(
+        `Cannot start proxy: ari.application ${
+          JSON.stringify(application)
+        } must be one subject token (no ".", "*", ">", "," or whitespace)`,
+      );
+    }
+  }
+  if (new Set(applications).size !== applications.length) {
+    throw new TypeError(
+      `Cannot start proxy: ari.application lists an application twice (${
+        applications.join(",")
+      })`,
     );
   }
   nonEmpty(ari.username, "ari.username");
@@ -296,8 +349,22 @@ export function validateProxyOptions(
       `Cannot start proxy: requestTimeout must be a positive number of milliseconds, got ${options.requestTimeout}`,
     );
   }
+  let http: ListenAddress | undefined;
+  if (options.httpListen !== undefined) {
+    try {
+      http = parseListenAddress(options.httpListen);
+    } catch (error) {
+      throw new TypeError(
+        `Cannot start proxy: httpListen: ${(error as Error).message}`,
+      );
+    }
+  }
   return {
+    http,
+    metrics: options.metrics ?? http !== undefined,
+    version: options.version ?? "unknown",
     ari,
+    applications: applications as string[],
     nats,
     prefix,
     maxConcurrency: options.maxConcurrency,

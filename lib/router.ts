@@ -5,7 +5,17 @@
  * group `ariproxy`, `<prefix>create[.<app>[.<node>]]`, decodes each request,
  * refuses it when ARI is down, it is malformed or the concurrency limit is
  * reached, binds dialogs, runs it through the shared
- * {@linkcode KindExecutor} and replies with Go's response shape.
+ * {@linkcode KindExecutor} of the request's application and replies with
+ * Go's response shape.
+ *
+ * With several applications, each has its own subjects
+ * (`<prefix><class>.<app>[.<node>]`) and a request on them runs as that
+ * application; a request on the bare `<prefix><class>` runs as the
+ * application its key names, if it is one of ours, else as the first.
+ *
+ * Every request's fate is one `debug` line (category `requests`): kind,
+ * application, key, node, outcome, duration. Request bodies are never
+ * logged.
  *
  * @module
  */
@@ -17,7 +27,8 @@ import {
   CREATE_QUEUE_GROUP,
   REQUEST_CLASSES,
 } from "../client/protocol/subjects.ts";
-import type { Request, Response } from "../client/protocol/types.ts";
+import { kindInfo, type RequestClass } from "../client/protocol/kinds.ts";
+import type { Key, Request, Response } from "../client/protocol/types.ts";
 import type { KindExecutor } from "../client/native/executor.ts";
 import {
   bindsAfterSuccess,
@@ -27,6 +38,14 @@ import {
   requestBindings,
 } from "./dialogs.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
+import {
+  type KindCounters,
+  METRIC_CLASSES,
+  OUTCOME,
+  outcomeOfCode,
+  type ProxyMetrics,
+  REQUEST_OUTCOMES,
+} from "./metrics.ts";
 import { errorMessage } from "./_log_text.ts";
 
 /** Error text (Go's) for requests received while ARI is down. */
@@ -64,10 +83,14 @@ export interface ProxyRequestStats {
 export interface SubjectRouterOptions {
   /** Subject prefix, normalised (ends with `.` or is empty). */
   prefix: string;
-  /** ARI application served. */
-  application: string;
-  /** Executes requests against ARI. */
-  executor: KindExecutor;
+  /** ARI applications served, in order (the first is the default). */
+  applications: readonly string[];
+  /** Executes requests against ARI: one per application, same order. */
+  executors: readonly KindExecutor[];
+  /** The node id now (for the request log). */
+  node(): string | undefined;
+  /** Request counters and durations (off when `undefined`). */
+  metrics?: ProxyMetrics;
   /** Dialog bindings that requests with a `dialog` key add. */
   dialogs: DialogRegistry;
   /** Whether ARI is connected now (else requests get `ARI connection is down`). */
@@ -118,7 +141,9 @@ class Router implements SubjectRouter {
   readonly #opts: SubjectRouterOptions;
   readonly #log: Logger;
   readonly #prefix: string;
-  readonly #app: string;
+  readonly #apps: readonly string[];
+  readonly #executors: readonly KindExecutor[];
+  readonly #metrics: ProxyMetrics | undefined;
   readonly #limiter: Limiter;
   /** Aborted when `drain()` stops waiting for in-flight requests. */
   readonly #inflightAbort = new AbortController();
@@ -140,7 +165,16 @@ class Router implements SubjectRouter {
     this.#opts = opts;
     this.#log = opts.logger;
     this.#prefix = opts.prefix;
-    this.#app = opts.application;
+    this.#apps = [...opts.applications];
+    this.#executors = [...opts.executors];
+    this.#metrics = opts.metrics;
+    if (
+      this.#apps.length === 0 || this.#apps.length !== this.#executors.length
+    ) {
+      throw new TypeError(
+        "Cannot create subject router: one executor per application is required",
+      );
+    }
     this.#limiter = createLimiter(
       {
         ...(opts.maxConcurrency === undefined
@@ -154,42 +188,58 @@ class Router implements SubjectRouter {
 
   // ---- subscriptions ------------------------------------------------------
 
-  #subscribeAll(
+  /**
+   * Subscribes `subject` for requests of class `cls` to application `app`
+   * (an index; -1: the bare class subject, application from the key).
+   */
+  #subscribeOne(
     nc: NatsConnection,
-    subjects: [string, string | undefined][],
-  ): Subscription[] {
+    subject: string,
+    cls: RequestClass,
+    app: number,
+  ): Subscription {
     this.#nc = nc;
-    const callback = (err: Error | null, msg: Msg) => this.#onRequest(err, msg);
-    return subjects.map(([subject, queue]) =>
-      nc.subscribe(
-        subject,
-        queue === undefined ? { callback } : { queue, callback },
-      )
+    const clsIndex = METRIC_CLASSES.indexOf(cls);
+    const callback = (err: Error | null, msg: Msg) =>
+      this.#onRequest(err, msg, app, clsIndex);
+    return nc.subscribe(
+      subject,
+      cls === "create" ? { queue: CREATE_QUEUE_GROUP, callback } : { callback },
     );
   }
 
   subscribeBase(nc: NatsConnection): void {
     if (this.#draining) return;
-    const subjects: [string, string | undefined][] = [];
+    const subs: Subscription[] = [];
     for (const cls of REQUEST_CLASSES) {
-      const queue = cls === "create" ? CREATE_QUEUE_GROUP : undefined;
-      subjects.push([this.#prefix + cls, queue]);
-      subjects.push([`${this.#prefix}${cls}.${this.#app}`, queue]);
+      subs.push(this.#subscribeOne(nc, this.#prefix + cls, cls, -1));
+      this.#apps.forEach((app, i) => {
+        subs.push(
+          this.#subscribeOne(nc, `${this.#prefix}${cls}.${app}`, cls, i),
+        );
+      });
     }
-    this.#baseSubs = this.#subscribeAll(nc, subjects);
+    this.#baseSubs = subs;
   }
 
   subscribeNode(nc: NatsConnection, node: string): void {
     if (this.#draining) return;
     unsubscribeAll(this.#nodeSubs);
     this.#nodeSubs = [];
-    this.#nodeSubs = this.#subscribeAll(
-      nc,
-      REQUEST_CLASSES.map((cls) => [
-        `${this.#prefix}${cls}.${this.#app}.${node}`,
-        cls === "create" ? CREATE_QUEUE_GROUP : undefined,
-      ]),
-    );
+    const subs: Subscription[] = [];
+    for (const cls of REQUEST_CLASSES) {
+      this.#apps.forEach((app, i) => {
+        subs.push(
+          this.#subscribeOne(
+            nc,
+            `${this.#prefix}${cls}.${app}.${node}`,
+            cls,
+            i,
+          ),
+        );
+      });
+    }
+    this.#nodeSubs = subs;
   }
 
   forget(): void {
@@ -229,6 +279,59 @@ class Router implements SubjectRouter {
   }
 
   // ---- requests -----------------------------------------------------------
+
+  /**
+   * Replies, then counts and logs the request's fate.
+   *
+   * @param app Application index (-1: the bare subject, before decoding).
+   * @param cls Class index in {@linkcode METRIC_CLASSES}.
+   * @param kind The request's kind (`undefined` when unreadable).
+   * @param key The request's key.
+   * @param started `performance.now()` at receipt (0 when not timed).
+   * @param outcome Index in {@linkcode REQUEST_OUTCOMES}.
+   */
+  #reply(
+    msg: Msg,
+    response: Response | string,
+    app: number,
+    cls: number,
+    kind: string | undefined,
+    key: Key | null | undefined,
+    started: number,
+    outcome: number,
+  ): void {
+    this.#respond(msg, response);
+    if (started === 0) return;
+    const elapsed = performance.now() - started;
+    const appIndex = app < 0 ? 0 : app;
+    const metrics = this.#metrics;
+    if (metrics !== undefined) {
+      const counters: KindCounters = metrics.kind(kind);
+      metrics.request(appIndex, counters, cls, outcome, elapsed / 1000);
+    }
+    if (this.#log.isEnabledFor("debug")) {
+      const error = typeof response === "string" ? "" : response.error;
+      this.#log.debug(
+        "Request {kind} for {application}: {outcome} in {duration} ms",
+        {
+          kind: kind ?? "",
+          application: this.#apps[appIndex],
+          class: METRIC_CLASSES[cls],
+          key: key ?? null,
+          node: this.#opts.node() ?? "",
+          outcome: REQUEST_OUTCOMES[outcome],
+          duration: Math.round(elapsed * 1000) / 1000,
+          ...(error === "" ? {} : { error }),
+          subject: msg.subject,
+        },
+      );
+    }
+  }
+
+  /** Whether requests are timed (metrics on or debug logging). */
+  #timed(): boolean {
+    return this.#metrics !== undefined || this.#log.isEnabledFor("debug");
+  }
 
   #respond(msg: Msg, response: Response | string): void {
     // Events received before this reply go out before it.
@@ -275,7 +378,7 @@ class Router implements SubjectRouter {
     return this.#nc === undefined || this.#nc.isClosed();
   }
 
-  #onRequest(err: Error | null, msg: Msg): void {
+  #onRequest(err: Error | null, msg: Msg, app: number, cls: number): void {
     if (err !== null) {
       this.#log.warn("Subscription error: {error}", {
         error: errorMessage(err),
@@ -293,51 +396,137 @@ class Router implements SubjectRouter {
       );
       return;
     }
+    const started = this.#timed() ? performance.now() || 1e-9 : 0;
     try {
-      this.#dispatch(msg);
+      this.#dispatch(msg, app, cls, started);
     } catch (error) {
       // Never reached in practice: decodeRequest and the checks do not throw.
       this.#log.error("Request dispatch failed: {error}", {
         error: errorMessage(error),
       });
-      this.#respond(msg, {
-        error: `Internal error: ${errorMessage(error)}`,
-        code: "internal",
-      });
+      this.#reply(
+        msg,
+        {
+          error: `Internal error: ${errorMessage(error)}`,
+          code: "internal",
+        },
+        app,
+        cls,
+        undefined,
+        undefined,
+        started,
+        OUTCOME.error,
+      );
     }
   }
 
-  #dispatch(msg: Msg): void {
+  /**
+   * The application a request runs as (an index): the subject's; on a bare
+   * subject the key's `app`, else (with several applications) the Stasis
+   * application its body names (an originate's or create's `app`), else
+   * the first.
+   */
+  #appOf(
+    app: number,
+    key: Key | null | undefined,
+    request?: Request,
+  ): number {
+    if (app >= 0) return app;
+    const apps = this.#apps;
+    const named = key?.app;
+    if (typeof named === "string" && named !== "") {
+      const found = apps.indexOf(named);
+      if (found !== -1) return found;
+    }
+    if (apps.length > 1 && request !== undefined) {
+      const field = kindInfo(request.kind)?.body;
+      const body = field === null || field === undefined
+        ? undefined
+        : (request as unknown as Record<string, unknown>)[field];
+      const found = apps.indexOf(bodyApp(body, 2) ?? "");
+      if (found !== -1) return found;
+    }
+    return 0;
+  }
+
+  #dispatch(msg: Msg, app: number, cls: number, started: number): void {
     const decoded = decodeRequest(msg.data);
     const code = decoded.ok ? undefined : decoded.error.code;
     const unreadable = code === "invalidJson" || code === "notObject" ||
       code === "tooLarge";
+    const kind = decoded.ok ? decoded.request.kind : undefined;
+    const key = decoded.ok ? decoded.request.key : undefined;
     // Go checks the ARI connection before looking at the request.
     if (!unreadable && !this.#opts.isAriConnected()) {
       this.#req.ariDown++;
-      this.#respond(msg, { error: ARI_DOWN_ERROR, code: "ariDown" });
+      this.#reply(
+        msg,
+        { error: ARI_DOWN_ERROR, code: "ariDown" },
+        this.#appOf(app, key),
+        cls,
+        kind,
+        key,
+        started,
+        OUTCOME.ariDown,
+      );
       return;
     }
     if (!decoded.ok) {
       const { error } = decoded;
       if (error.code === "unknownKind") {
         this.#req.notImplemented++;
-        this.#respond(msg, `{"error":"${NOT_IMPLEMENTED_ERROR}"}`);
+        this.#reply(
+          msg,
+          `{"error":"${NOT_IMPLEMENTED_ERROR}"}`,
+          app,
+          cls,
+          undefined,
+          undefined,
+          started,
+          OUTCOME.notImplemented,
+        );
       } else {
         this.#req.invalid++;
-        this.#respond(msg, { error: error.message, code: error.code });
+        this.#reply(
+          msg,
+          { error: error.message, code: error.code },
+          app,
+          cls,
+          undefined,
+          undefined,
+          started,
+          OUTCOME.invalid,
+        );
       }
       return;
     }
     const request = decoded.request;
-    const accepted = this.#limiter.tryRun(() => this.#execute(msg, request));
+    const appIndex = this.#appOf(app, key, request);
+    const accepted = this.#limiter.tryRun(() =>
+      this.#execute(msg, request, appIndex, cls, started)
+    );
     if (!accepted) {
       this.#req.overloaded++;
-      this.#respond(msg, { error: OVERLOADED_ERROR, code: "overloaded" });
+      this.#reply(
+        msg,
+        { error: OVERLOADED_ERROR, code: "overloaded" },
+        appIndex,
+        cls,
+        kind,
+        key,
+        started,
+        OUTCOME.overloaded,
+      );
     }
   }
 
-  async #execute(msg: Msg, original: Request): Promise<void> {
+  async #execute(
+    msg: Msg,
+    original: Request,
+    app: number,
+    cls: number,
+    started: number,
+  ): Promise<void> {
     let request = original;
     const dialog = request.key?.dialog;
     let bindings: ReturnType<typeof requestBindings> = [];
@@ -358,7 +547,7 @@ class Router implements SubjectRouter {
     }
     let response: Response;
     try {
-      response = await this.#opts.executor.execute(request, {
+      response = await this.#executors[app]!.execute(request, {
         signal: this.#inflightAbort.signal,
         ...(this.#opts.requestTimeout === undefined
           ? {}
@@ -377,13 +566,37 @@ class Router implements SubjectRouter {
     ) {
       dialogs.bindAll(dialog!, bindings);
     }
-    this.#respond(msg, response);
+    this.#reply(
+      msg,
+      response,
+      app,
+      cls,
+      request.kind,
+      original.key,
+      started,
+      response.error === "" ? OUTCOME.ok : outcomeOfCode(response.code),
+    );
   }
 
   stats(): ProxyRequestStats {
     const limiter = this.#limiter.stats();
     return { ...this.#req, active: limiter.active, queued: limiter.queued };
   }
+}
+
+/** The first string `app` member of `value`, searched `depth` levels deep. */
+function bodyApp(value: unknown, depth: number): string | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return undefined;
+  }
+  const record = value as Record<string, unknown>;
+  if (typeof record.app === "string") return record.app;
+  if (depth <= 1) return undefined;
+  for (const inner of Object.values(record)) {
+    const found = bodyApp(inner, depth - 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function unsubscribeAll(subs: Subscription[]): void {
@@ -413,8 +626,9 @@ function unsubscribeAll(subs: Subscription[]): void {
  *
  * const router = createSubjectRouter({
  *   prefix: "ari.",
- *   application: "app",
- *   executor,
+ *   applications: ["app"],
+ *   executors: [executor],
+ *   node: () => "node1",
  *   dialogs,
  *   isAriConnected: () => true,
  *   beforeReply: () => bridge.flush(),

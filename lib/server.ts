@@ -64,6 +64,8 @@ import {
   type ProxyRequestStats,
   type SubjectRouter,
 } from "./router.ts";
+import { type HealthServer, serveHealth } from "./http.ts";
+import { createProxyMetrics, type ProxyMetrics } from "./metrics.ts";
 import { errorMessage, redactUrl } from "./_log_text.ts";
 import { abortable, retryDelay, retryUntilReachable, sleep } from "./_retry.ts";
 
@@ -98,8 +100,10 @@ const ARI_MAX_CONNECTIONS = 32;
 
 /** A snapshot of the server state. */
 export interface ProxyStats {
-  /** ARI application. */
+  /** ARI application (the first, with several). */
   application: string;
+  /** Every ARI application served, in order. */
+  applications: string[];
   /** Current node id (`undefined` before it is known). */
   node: string | undefined;
   /** Whether the ARI WebSocket is connected and verified. */
@@ -116,6 +120,8 @@ export interface ProxyStats {
   announcements: { sent: number; skipped: number };
   /** Times the entity id changed under the running proxy. */
   entityChanges: number;
+  /** Reconnects of the ARI event stream and of NATS. */
+  reconnects: { ari: number; nats: number };
 }
 
 /** A running proxy. Start it with {@linkcode startProxy}. */
@@ -135,6 +141,10 @@ export interface ProxyServer extends AsyncDisposable {
   closed(): Promise<Error | undefined>;
   /** Whether `close()` was called. */
   isClosed(): boolean;
+  /** Where the HTTP endpoint listens (`undefined` without `httpListen`). */
+  httpAddr(): Deno.NetAddr | undefined;
+  /** The Prometheus exposition (`undefined` when metrics are off). */
+  metrics(): string | undefined;
 }
 
 class Proxy implements ProxyServer {
@@ -144,6 +154,11 @@ class Proxy implements ProxyServer {
   readonly #ariLog: Logger;
   readonly #eventLog: Logger;
   readonly #app: string;
+  readonly #apps: readonly string[];
+  readonly #metrics: ProxyMetrics | undefined;
+  #httpServer: HealthServer | undefined;
+  #ariReconnects = 0;
+  #natsReconnects = 0;
   readonly #prefix: string;
   readonly #ownsNats: boolean;
   /** Aborted by close(): start-up loops, entity checks. */
@@ -154,7 +169,7 @@ class Proxy implements ProxyServer {
   readonly #pinger: DiscoveryPinger;
   readonly #rest: AriRestClient;
   readonly #http: Http1Fetch;
-  readonly #executor: KindExecutor;
+  readonly #executors: KindExecutor[];
   #nc: NatsConnection | undefined;
   #stream: AriEventStream | undefined;
   /** A stream replacing `#stream` after ApplicationReplaced, until it opens. */
@@ -182,7 +197,11 @@ class Proxy implements ProxyServer {
     this.#natsLog = opts.logger.getChild("nats");
     this.#ariLog = opts.logger.getChild("ari");
     this.#eventLog = opts.logger.getChild("events");
-    this.#app = opts.ari.application;
+    this.#apps = opts.applications;
+    this.#app = this.#apps[0]!;
+    this.#metrics = opts.metrics
+      ? createProxyMetrics({ applications: this.#apps })
+      : undefined;
     this.#prefix = opts.prefix;
     this.#ownsNats = !("connection" in opts.nats);
     const dialogLog = opts.logger.getChild("dialogs");
@@ -214,24 +233,30 @@ class Proxy implements ProxyServer {
         ? {}
         : { timeout: opts.requestTimeout }),
     });
-    this.#executor = createKindExecutor({
-      rest: this.#rest,
-      application: this.#app,
-      node: () => this.#node ?? "",
-    });
+    this.#executors = this.#apps.map((application) =>
+      createKindExecutor({
+        rest: this.#rest,
+        application,
+        node: () => this.#node ?? "",
+      })
+    );
     this.#bridge = createEventBridge({
       prefix: this.#prefix,
-      application: this.#app,
+      applications: this.#apps,
       dialogs: this.#dialogs,
       maxPendingEventBytes: opts.maxPendingEventBytes,
       logger: this.#eventLog,
-      onApplicationReplaced: () => this.#onApplicationReplaced(),
+      ...(this.#metrics === undefined ? {} : { metrics: this.#metrics }),
+      onApplicationReplaced: (application) =>
+        this.#onApplicationReplaced(application),
       onForeignNode: () => this.#eventFromOtherNode(),
     });
     this.#router = createSubjectRouter({
       prefix: this.#prefix,
-      application: this.#app,
-      executor: this.#executor,
+      applications: this.#apps,
+      executors: this.#executors,
+      node: () => this.#node,
+      ...(this.#metrics === undefined ? {} : { metrics: this.#metrics }),
       dialogs: this.#dialogs,
       isAriConnected: () => this.isAriConnected(),
       beforeReply: this.#bridge.flush,
@@ -246,7 +271,7 @@ class Proxy implements ProxyServer {
     });
     this.#pinger = createDiscoveryPinger({
       prefix: this.#prefix,
-      application: this.#app,
+      applications: this.#apps,
       node: () => this.#node,
       isAriConnected: () => this.isAriConnected(),
       connection: () => this.#nc,
@@ -263,12 +288,24 @@ class Proxy implements ProxyServer {
     const signal = externalSignal === undefined
       ? this.#abort.signal
       : AbortSignal.any([this.#abort.signal, externalSignal]);
+    if (this.#opts.http !== undefined) {
+      this.#httpServer = serveHealth({
+        ...this.#opts.http,
+        logger: this.#log.getChild("http"),
+        source: {
+          running: () => !this.#closing,
+          ariConnected: () => this.isAriConnected(),
+          natsConnected: () => this.#natsConnected(),
+          metrics: () => this.metrics(),
+        },
+      });
+    }
     this.#useConnection(await this.#connectNats(signal));
     this.#node = await this.#fetchNodeWithRetry(signal);
     this.#bridge.setNode(this.#node);
     this.#ariLog.info(
       "Asterisk node id is {node}; opening the ARI event stream for application {application}",
-      { node: this.#node, application: this.#app },
+      { node: this.#node, application: this.#apps.join(",") },
     );
     this.#stream = this.#createStream();
     await abortable(this.#stream.ready(), signal);
@@ -287,7 +324,11 @@ class Proxy implements ProxyServer {
     }
     this.#log.info(
       "Proxy serving application {application} on node {node} (prefix {prefix})",
-      { application: this.#app, node: this.#node, prefix: this.#prefix },
+      {
+        application: this.#apps.join(","),
+        node: this.#node,
+        prefix: this.#prefix,
+      },
     );
   }
 
@@ -365,6 +406,7 @@ class Proxy implements ProxyServer {
             break;
           case "reconnect":
             this.#natsUp = true;
+            this.#natsReconnects++;
             this.#natsLog.info("Reconnected to NATS {server}", {
               server: redactUrl(String(s.server)),
             });
@@ -411,6 +453,7 @@ class Proxy implements ProxyServer {
         return;
       }
       this.#useConnection(nc);
+      this.#natsReconnects++;
       if (this.#node !== undefined) {
         this.#subscribe();
         this.#pinger.announce("reconnect");
@@ -460,7 +503,7 @@ class Proxy implements ProxyServer {
       url: ari.websocketUrl,
       username: ari.username,
       password: ari.password,
-      app: this.#app,
+      app: this.#apps,
       onFrame: (frame) => this.#bridge.onFrame(frame),
       onStatus: (status) => {
         // Statuses of a replaced or replacing stream do not count.
@@ -478,7 +521,7 @@ class Proxy implements ProxyServer {
    * a transient client (a probe, wscat) loses it back to us, and two
    * misconfigured proxies sharing an application flap slowly and loudly.
    */
-  #onApplicationReplaced(): void {
+  #onApplicationReplaced(application: string): void {
     if (this.#closing || this.#replaceTimer !== undefined) return;
     const now = Date.now();
     if (now - this.#lastReplacement > 300_000) this.#replacements = 0;
@@ -487,7 +530,7 @@ class Proxy implements ProxyServer {
     const delay = Math.min(60_000, 500 * 2 ** (this.#replacements - 1));
     this.#ariLog.warn(
       "Another client registered ARI application {application} on this Asterisk and now receives its events; registering it again in {delay} ms",
-      { application: this.#app, delay },
+      { application, delay },
     );
     this.#replaceTimer = setTimeout(() => {
       this.#replaceTimer = undefined;
@@ -511,7 +554,7 @@ class Proxy implements ProxyServer {
     this.#stream = next;
     this.#ariUp = true;
     this.#ariLog.info("Registered ARI application {application} again", {
-      application: this.#app,
+      application: this.#apps.join(","),
     });
     await old?.close();
   }
@@ -520,6 +563,7 @@ class Proxy implements ProxyServer {
     switch (status.type) {
       case "connected":
         if (this.#everConnected) {
+          this.#ariReconnects++;
           this.#ariLog.info("ARI event stream reconnected");
           void this.#afterAriReconnect();
         }
@@ -634,19 +678,53 @@ class Proxy implements ProxyServer {
       this.#stream.isConnected();
   }
 
-  stats(): ProxyStats {
+  #natsConnected(): boolean {
     const nc = this.#nc;
+    return this.#natsUp && nc !== undefined && !nc.isClosed();
+  }
+
+  stats(): ProxyStats {
     return {
       application: this.#app,
+      applications: [...this.#apps],
       node: this.#node,
       ariConnected: this.isAriConnected(),
-      natsConnected: this.#natsUp && nc !== undefined && !nc.isClosed(),
+      natsConnected: this.#natsConnected(),
       requests: this.#router.stats(),
       events: this.#bridge.stats(),
       dialogs: this.#dialogs.stats(),
       announcements: this.#pinger.stats(),
       entityChanges: this.#entityChanges,
+      reconnects: { ari: this.#ariReconnects, nats: this.#natsReconnects },
     };
+  }
+
+  httpAddr(): Deno.NetAddr | undefined {
+    return this.#httpServer?.addr;
+  }
+
+  metrics(): string | undefined {
+    const metrics = this.#metrics;
+    if (metrics === undefined) return undefined;
+    const stats = this.stats();
+    return metrics.render({
+      node: stats.node ?? "",
+      version: this.#opts.version,
+      ariConnected: stats.ariConnected,
+      natsConnected: stats.natsConnected,
+      ariReconnects: stats.reconnects.ari,
+      natsReconnects: stats.reconnects.nats,
+      inFlight: stats.requests.active,
+      queued: stats.requests.queued,
+      received: stats.requests.received,
+      noReply: stats.requests.noReply,
+      dialogEntities: stats.dialogs.entities,
+      dialogs: stats.dialogs.dialogs,
+      dialogEvicted: stats.dialogs.evicted,
+      announcements: this.#pinger.statsByApplication().map((a) => a.sent),
+      entityChanges: stats.entityChanges,
+      pendingEventBytes: stats.events.pendingBytes,
+    });
   }
 
   close(): Promise<void> {
@@ -687,6 +765,7 @@ class Proxy implements ProxyServer {
     }
     await this.#rest.close().catch(() => {});
     await this.#http.close().catch(() => {});
+    await this.#httpServer?.close().catch(() => {});
     this.#log.info("Proxy closed");
     this.#closed.resolve(undefined);
   }

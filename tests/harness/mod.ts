@@ -35,6 +35,7 @@ export {
 } from "./asterisk.ts";
 export { startNats, startNatsCluster } from "./nats.ts";
 export { freePort, waitFor } from "./utils.ts";
+export { promtoolCheckMetrics, startPrometheus } from "./prometheus.ts";
 
 export type {
   AsteriskInstance,
@@ -43,3 +44,4 @@ export type {
 } from "./asterisk.ts";
 export type { NatsNode, NatsServer, StartNatsOptions } from "./nats.ts";
 export type { WaitForOptions } from "./utils.ts";
+export type { PrometheusServer, StartPrometheusOptions } from "./prometheus.ts";
