@@ -631,6 +631,8 @@ export function redactConfig(config: ProxyConfig): ProxyConfig {
   if (copy.nats.password) copy.nats.password = "***";
   if (copy.nats.token) copy.nats.token = "***";
   copy.nats.servers = copy.nats.servers.map(redactUrl);
+  copy.ari.httpUrl = redactUrl(copy.ari.httpUrl);
+  copy.ari.websocketUrl = redactUrl(copy.ari.websocketUrl);
   return copy;
 }
 

@@ -295,3 +295,64 @@ Deno.test("redactConfig() hides passwords and tokens", async () => {
   assert.equal(text.includes(":pw@"), false);
   assert.equal(c.ari.password, "secret", "the original is not modified");
 });
+
+Deno.test("loadConfig() takes several applications from a comma list or a YAML list", async () => {
+  const fromFlag = await config({
+    args: ["--ari.application", "a, b,c"],
+    env: { ARI_USERNAME: "proxy", ARI_PASSWORD: "secret" },
+  });
+  assert.equal(fromFlag.ari.application, "a,b,c");
+  assert.deepEqual(toProxyOptions(fromFlag).ari.application, ["a", "b", "c"]);
+  const fromYaml = await config({
+    args: ["--config", "/etc/p.yaml"],
+    env: {},
+    files: {
+      "/etc/p.yaml":
+        "ari:\n  application: [x, y]\n  username: u\n  password: p\n",
+    },
+  });
+  assert.deepEqual(toProxyOptions(fromYaml).ari.application, ["x", "y"]);
+  const single = await config({ env: REQUIRED_ENV });
+  assert.equal(toProxyOptions(single).ari.application, "envapp");
+  for (const bad of ["a,a", "a,b.c"]) {
+    const result = await load({
+      args: ["--ari.application", bad],
+      env: { ARI_USERNAME: "proxy", ARI_PASSWORD: "secret" },
+    });
+    assert.equal(result.type, "error", bad);
+  }
+});
+
+Deno.test("loadConfig() reads --http.listen / HTTP_LISTEN and rejects a bad address", async () => {
+  const off = await config({ env: REQUIRED_ENV });
+  assert.equal(off.httpListen, undefined);
+  assert.equal(toProxyOptions(off).httpListen, undefined);
+  const on = await config({
+    env: { ...REQUIRED_ENV, HTTP_LISTEN: "127.0.0.1:9464" },
+  });
+  assert.equal(toProxyOptions(on).httpListen, "127.0.0.1:9464");
+  const flag = await config({
+    args: ["--http.listen", ":9464"],
+    env: REQUIRED_ENV,
+  });
+  assert.equal(flag.httpListen, ":9464");
+  const bad = await load({
+    args: ["--http.listen", "localhost"],
+    env: REQUIRED_ENV,
+  });
+  assert.equal(bad.type, "error");
+  assert.match((bad as { message: string }).message, /--http\.listen/);
+});
+
+Deno.test("redactConfig() hides credentials in the ARI URLs too", async () => {
+  const c = await config({
+    env: {
+      ...REQUIRED_ENV,
+      ARI_HTTP_URL: "http://proxy:urlpw@pbx:8088/ari",
+      ARI_WEBSOCKET_URL: "ws://proxy:urlpw@pbx:8088/ari/events",
+    },
+  });
+  const text = JSON.stringify(redactConfig(c));
+  assert.equal(text.includes("urlpw"), false, text);
+  assert.equal(text.includes("secret"), false, text);
+});

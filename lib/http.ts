@@ -53,8 +53,9 @@ export interface ListenAddress {
  * ```
  */
 export function parseListenAddress(text: string): ListenAddress {
-  const match = /^(?:\[([^\]]+)\]|([^:\s[\]]*))?:?(\d{1,5})$/.exec(
-    typeof text === "string" ? text.trim() : "",
+  const trimmed = typeof text === "string" ? text.trim() : "";
+  const match = /^(?:(?:\[([^\]]+)\]|([^:\s[\]]*)):)?(\d{1,5})$/.exec(
+    trimmed,
   );
   const port = match === null ? NaN : Number(match[3]);
   if (match === null || !(port >= 0 && port <= 65535)) {

@@ -312,7 +312,7 @@ class Router implements SubjectRouter {
     if (this.#log.isEnabledFor("debug")) {
       const error = typeof response === "string" ? "" : response.error;
       this.#log.debug(
-        "Request {kind} for {application}: {outcome} in {duration} ms",
+        "Request {kind} key {key} node {node} application {application}: {outcome} in {duration} ms",
         {
           kind: kind ?? "",
           application: this.#apps[appIndex],
