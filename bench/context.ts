@@ -136,7 +136,10 @@ export class BenchContext implements AsyncDisposable {
    * The fake ARI (a child process) plus a fresh proxy in front of it; one
    * per `name`, so a scenario can start from a proxy that has seen no load.
    */
-  fakeSession(name = "events"): Promise<FakeSession> {
+  fakeSession(
+    name = "events",
+    env?: Record<string, string>,
+  ): Promise<FakeSession> {
     let session = this.#fake.get(name);
     if (session) return session;
     session = (async () => {
@@ -161,6 +164,7 @@ export class BenchContext implements AsyncDisposable {
           app,
           node,
           denoFlags: this.options.proxyFlags,
+          ...(env === undefined ? {} : { env }),
         }),
       );
       const idleRssBytes = await settledRss(proxy.pid, this.options.quick);

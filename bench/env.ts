@@ -130,6 +130,8 @@ export interface ProxyChildStart {
   node: string;
   /** Extra `deno run` flags for the proxy (e.g. `--cpu-prof`). */
   denoFlags?: string[];
+  /** Extra environment for the proxy (e.g. `HTTP_LISTEN`). */
+  env?: Record<string, string>;
   /**
    * Readiness deadline, ms.
    *
@@ -178,6 +180,7 @@ export async function startProxyChild(
     wsUrl: ari.wsUrl,
     natsUrl,
     denoFlags,
+    ...(options.env === undefined ? {} : { env: options.env }),
   });
   const pinger = setInterval(() => nc.publish(`${PREFIX}ping`, "{}"), 250);
   const ready = (async () => {

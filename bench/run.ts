@@ -28,6 +28,7 @@ import { callControl } from "./scenarios/call_control.ts";
 import { clusterList } from "./scenarios/cluster_list.ts";
 import { eventsAsterisk, eventsFake } from "./scenarios/event_throughput.ts";
 import { requestOverhead } from "./scenarios/request_overhead.ts";
+import { metricsOverhead } from "./scenarios/metrics_overhead.ts";
 import { resources } from "./scenarios/resources.ts";
 import { evaluateTargets, type TargetResult } from "./targets.ts";
 import { renderTable } from "./stats.ts";
@@ -40,6 +41,7 @@ export const SCENARIOS: readonly Scenario[] = [
   callControl,
   clusterList,
   resources,
+  metricsOverhead,
 ];
 
 /** Version of the result file layout. */

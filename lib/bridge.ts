@@ -247,9 +247,6 @@ class Bridge implements EventBridge {
   #qSubjects: string[] = [];
   #qPayloads: string[] = [];
   #qDialog: boolean[] = [];
-  /** With metrics: the type counters and application index of each entry. */
-  #qTypes: EventTypeCounters[] = [];
-  #qApps: number[] = [];
   /** Size of the queue in the NATS protocol (`PUB <subject> <n>\r\n…\r\n`). */
   #qBytes = 0;
   #flushHandle: ReturnType<typeof setImmediate> | undefined;
@@ -427,9 +424,11 @@ class Bridge implements EventBridge {
     this.#qSubjects.push(subject);
     this.#qPayloads.push(payload);
     this.#qDialog.push(dialog);
+    // Counted as published now; a publication NATS refuses is moved to
+    // `failed` then (rare), so the flush loop stays free of metrics.
     if (type !== undefined) {
-      this.#qTypes.push(type);
-      this.#qApps.push(app);
+      if (dialog) type.dialogPublished[app]!++;
+      else type.published[app]!++;
     }
     this.#qBytes += size;
     if (this.#qBytes >= MAX_EVENT_BATCH_BYTES) {
@@ -454,40 +453,39 @@ class Bridge implements EventBridge {
     const subjects = this.#qSubjects;
     const dialog = this.#qDialog;
     const bodies = encodeBatch(this.#qPayloads);
-    const types = this.#qTypes;
-    const apps = this.#qApps;
+    const payloads = this.#qPayloads;
     this.#qSubjects = [];
     this.#qPayloads = [];
     this.#qDialog = [];
     this.#qBytes = 0;
-    if (types.length === 0) {
-      for (let i = 0; i < n; i++) {
-        if (this.#publish(subjects[i]!, bodies[i]!)) {
-          if (dialog[i]) this.#ev.dialogPublished++;
-          else this.#ev.published++;
-        }
-      }
-    } else {
-      this.#qTypes = [];
-      this.#qApps = [];
-      for (let i = 0; i < n; i++) {
-        const type = types[i]!;
-        const app = apps[i]!;
-        if (this.#publish(subjects[i]!, bodies[i]!)) {
-          if (dialog[i]) {
-            this.#ev.dialogPublished++;
-            type.dialogPublished[app]!++;
-          } else {
-            this.#ev.published++;
-            type.published[app]!++;
-          }
-        } else {
-          type.failed[app]!++;
-        }
+    for (let i = 0; i < n; i++) {
+      if (this.#publish(subjects[i]!, bodies[i]!)) {
+        if (dialog[i]) this.#ev.dialogPublished++;
+        else this.#ev.published++;
+      } else if (this.#metrics !== undefined) {
+        this.#uncount(subjects[i]!, payloads[i]!, dialog[i]!);
       }
     }
     this.#natsPending = natsPendingBytes(this.#nc);
   };
+
+  /** Moves a publication NATS refused from `published` to `failed`. */
+  #uncount(subject: string, payload: string, dialog: boolean): void {
+    let event: { type?: unknown; application?: unknown } = {};
+    try {
+      event = JSON.parse(payload);
+    } catch {
+      // Counted under "other".
+    }
+    const type = this.#metrics!.eventType(event.type);
+    let app = this.#eventSubjects.indexOf(subject);
+    if (app === -1) {
+      app = Math.max(0, this.#apps.indexOf(String(event.application)));
+    }
+    if (dialog) type.dialogPublished[app]!--;
+    else type.published[app]!--;
+    type.failed[app]!++;
+  }
 
   #publish(subject: string, payload: Uint8Array): boolean {
     try {

@@ -138,6 +138,8 @@ export interface EventTypeCounters {
   readonly overflowed: Float64Array;
   /** Events and copies NATS refused. */
   readonly failed: Float64Array;
+  /** The next type of the same shape (internal lookup chain). */
+  next?: EventTypeCounters | undefined;
 }
 
 /** Values read at scrape time (not counted on the hot path). */
@@ -213,6 +215,9 @@ export interface ProxyMetricsOptions {
 }
 
 const TYPE_HEAD = '{"type":"';
+const TYPE_HEAD_CODES: readonly number[] = [...TYPE_HEAD].map((c) =>
+  c.charCodeAt(0)
+);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -237,8 +242,11 @@ class Metrics implements ProxyMetrics {
   readonly #sums = new Float64Array(METRIC_CLASSES.length);
   readonly #counts = new Float64Array(METRIC_CLASSES.length);
   readonly #types = new Map<string, EventTypeCounters>();
-  /** Hash of the type name → counters, for frames (no substring). */
-  readonly #typeHashes = new Map<number, EventTypeCounters>();
+  /**
+   * Length, first and last letter of a type name → the counters of the
+   * types of that shape (a chain through `next`), for frames.
+   */
+  readonly #typeByShape = new Map<number, EventTypeCounters>();
   #otherType: EventTypeCounters | undefined;
 
   constructor(options: ProxyMetricsOptions) {
@@ -293,6 +301,7 @@ class Metrics implements ProxyMetrics {
       dialogPublished: new Float64Array(n),
       overflowed: new Float64Array(n),
       failed: new Float64Array(n),
+      next: undefined,
     };
   }
 
@@ -312,29 +321,38 @@ class Metrics implements ProxyMetrics {
   }
 
   frameType(frame: string): EventTypeCounters {
-    // Asterisk writes `"type"` first: hash the name in place, then check
-    // the candidate's name against the frame (no substring is made).
-    if (!frame.startsWith(TYPE_HEAD)) return this.#other();
+    // Asterisk writes `"type"` first. Find the name's end (a native
+    // search), look up the types of that length and first and last letter,
+    // and compare the name char by char: no substring, no hashing loop.
     const start = TYPE_HEAD.length;
-    const n = frame.length;
-    let hash = 0;
-    let i = start;
-    for (; i < n; i++) {
-      const c = frame.charCodeAt(i);
-      if (c === QUOTE) break;
-      if (c === BACKSLASH) return this.#other();
-      hash = (Math.imul(hash, 31) + c) | 0;
+    for (let i = 0; i < start; i++) {
+      if (frame.charCodeAt(i) !== TYPE_HEAD_CODES[i]) return this.#other();
     }
-    const candidate = this.#typeHashes.get(hash);
-    if (
-      candidate !== undefined && candidate.type.length === i - start &&
-      frame.startsWith(candidate.type, start)
-    ) {
-      return candidate;
+    const end = frame.indexOf('"', start);
+    if (end <= start) return this.#other();
+    const length = end - start;
+    const key = length * 0x10000 +
+      ((frame.charCodeAt(start) & 0xff) << 8) +
+      (frame.charCodeAt(end - 1) & 0xff);
+    let candidate = this.#typeByShape.get(key);
+    while (candidate !== undefined) {
+      const name = candidate.type;
+      let k = 1;
+      while (k < length && name.charCodeAt(k) === frame.charCodeAt(start + k)) {
+        k++;
+      }
+      if (k === length) return candidate;
+      candidate = candidate.next;
     }
-    const counters = this.eventType(frame.slice(start, i));
-    if (candidate === undefined && counters !== this.#otherType) {
-      this.#typeHashes.set(hash, counters);
+    const text = frame.slice(start, end);
+    if (text.includes("\\")) return this.#other();
+    const counters = this.eventType(text);
+    if (counters !== this.#otherType && counters.type === text) {
+      const head = this.#typeByShape.get(key);
+      if (head !== counters) {
+        counters.next = head;
+        this.#typeByShape.set(key, counters);
+      }
     }
     return counters;
   }
