@@ -218,8 +218,6 @@ const TYPE_HEAD = '{"type":"';
 const TYPE_HEAD_CODES: readonly number[] = [...TYPE_HEAD].map((c) =>
   c.charCodeAt(0)
 );
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 function escapeLabel(value: string): string {
   return value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
