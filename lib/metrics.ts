@@ -230,6 +230,27 @@ function formatNumber(n: number): string {
   return String(n);
 }
 
+const TYPE_MEMBER = '"type":"';
+
+/**
+ * Where the value of a top-level `"type"` member starts when it is not
+ * first (Asterisk writes ChannelVarset as `{"variable":…,"type":…}`): the
+ * first `"type":"`, right after `{` or `,`, with no object or array opened
+ * before it. -1 when that cannot be told from the text.
+ */
+function topLevelTypeStart(frame: string): number {
+  const at = frame.indexOf(TYPE_MEMBER);
+  if (at <= 0) return -1;
+  const before = frame.charCodeAt(at - 1);
+  if (before !== 0x2c && before !== 0x7b) return -1;
+  const brace = frame.indexOf("{", 1);
+  const bracket = frame.indexOf("[", 1);
+  if ((brace !== -1 && brace < at) || (bracket !== -1 && bracket < at)) {
+    return -1;
+  }
+  return at + TYPE_MEMBER.length;
+}
+
 class Metrics implements ProxyMetrics {
   readonly applications: readonly string[];
   readonly #apps: number;
@@ -322,9 +343,13 @@ class Metrics implements ProxyMetrics {
     // Asterisk writes `"type"` first. Find the name's end (a native
     // search), look up the types of that length and first and last letter,
     // and compare the name char by char: no substring, no hashing loop.
-    const start = TYPE_HEAD.length;
+    let start = TYPE_HEAD.length;
     for (let i = 0; i < start; i++) {
-      if (frame.charCodeAt(i) !== TYPE_HEAD_CODES[i]) return this.#other();
+      if (frame.charCodeAt(i) !== TYPE_HEAD_CODES[i]) {
+        start = topLevelTypeStart(frame);
+        if (start === -1) return this.#other();
+        break;
+      }
     }
     const end = frame.indexOf('"', start);
     if (end <= start) return this.#other();

@@ -34,8 +34,18 @@ Deno.test("ProxyMetrics.frameType() finds the type of an unparsed frame and coun
   const end = metrics.frameType('{"type":"StasisEnd"}');
   assert.notEqual(end, start);
   assert.equal(end.type, "StasisEnd");
-  // Not Asterisk's usual shape: counted as "other".
-  assert.equal(metrics.frameType('{"x":1,"type":"StasisStart"}').type, "other");
+  // "type" not first (Asterisk's ChannelVarset), but at the top level.
+  assert.equal(
+    metrics.frameType('{"variable":"A","value":"1","type":"ChannelVarset"}')
+      .type,
+    "ChannelVarset",
+  );
+  assert.equal(metrics.frameType('{"x":1,"type":"StasisStart"}'), start);
+  // A "type" inside a nested object first: cannot tell, "other".
+  assert.equal(
+    metrics.frameType('{"userevent":{"type":"x"},"type":"StasisStart"}').type,
+    "other",
+  );
   assert.equal(metrics.frameType('{"type":"a\\"b"}').type, "other");
   assert.equal(metrics.eventType(42).type, "other");
   start.received[1]!++;
