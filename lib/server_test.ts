@@ -35,6 +35,11 @@ Deno.test("startProxy() rejects malformed options with TypeError before connecti
     ["prefix with a wildcard", (o) => o.prefix = "ari.*"],
     ["prefix with an empty token", (o) => o.prefix = "a..b"],
     ["a bad http url", (o) => o.ari.httpUrl = "not a url"],
+    ["no applications", (o) => o.ari.application = []],
+    ["an application twice", (o) => o.ari.application = ["a", "a"]],
+    ["an application with a comma", (o) => o.ari.application = ["a,b"]],
+    ["an empty application in a list", (o) => o.ari.application = ["a", ""]],
+    ["a bad http listen address", (o) => o.httpListen = "nowhere"],
   ];
   for (const [name, patch] of cases) {
     await assert.rejects(startProxy(options(patch)), TypeError, name);

@@ -212,3 +212,30 @@ Deno.test("startProxy({httpListen}) reports not ready, naming what is down, whil
   const listener = Deno.listen({ hostname: "127.0.0.1", port: httpPort });
   listener.close();
 });
+
+Deno.test("startProxy({httpListen}) rejects at once with AddrInUse when the address is taken", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    await assert.rejects(
+      startProxy({
+        ari: {
+          application: "app",
+          username: "u",
+          password: "p",
+          httpUrl: "http://127.0.0.1:9/ari",
+          websocketUrl: "ws://127.0.0.1:9/ari/events",
+        },
+        nats: { servers: ["nats://127.0.0.1:9"] },
+        httpListen: `127.0.0.1:${port}`,
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof Deno.errors.AddrInUse, String(error));
+        assert.match(String(error), new RegExp(`127\\.0\\.0\\.1:${port}`));
+        return true;
+      },
+    );
+  } finally {
+    taken.close();
+  }
+});
