@@ -310,7 +310,10 @@ class Router implements SubjectRouter {
       metrics.request(appIndex, counters, cls, outcome, elapsed / 1000);
     }
     if (this.#log.isEnabledFor("debug")) {
-      const error = typeof response === "string" ? "" : response.error;
+      // The only reply sent as text is Go's "Not implemented".
+      const error = typeof response === "string"
+        ? NOT_IMPLEMENTED_ERROR
+        : response.error;
       this.#log.debug(
         "Request {kind} key {key} node {node} application {application}: {outcome} in {duration} ms",
         {
