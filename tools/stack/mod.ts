@@ -9,6 +9,8 @@
  *   from the sid root built by `scripts/provision-asterisk.sh`; several can
  *   run at once, each with its own port and entity id. With env
  *   `ARI_TEST_URL` set it returns a handle to that Asterisk instead.
+ * - {@linkcode startProxyProcess}: the proxy as its own process, started as
+ *   `deno task start` starts it (command line from `deno.json`).
  * - {@linkcode freePort} and {@linkcode waitFor}: small utilities.
  *
  * Everything that starts a process is released with `await using` (or
@@ -36,6 +38,7 @@ export {
   startAsterisk,
 } from "./asterisk.ts";
 export { startNats, startNatsCluster } from "./nats.ts";
+export { startProxyProcess, startTaskCommand } from "./proxy.ts";
 export { freePort, waitFor } from "./utils.ts";
 
 export type {
@@ -44,4 +47,5 @@ export type {
   StartAsteriskOptions,
 } from "./asterisk.ts";
 export type { NatsNode, NatsServer, StartNatsOptions } from "./nats.ts";
+export type { ProxyProcess, StartProxyProcessOptions } from "./proxy.ts";
 export type { WaitForOptions } from "./utils.ts";
