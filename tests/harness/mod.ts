@@ -8,6 +8,7 @@
  *   routed cluster) on free loopback ports, each in its own temp dir.
  * - {@linkcode startAsterisk}: a real Asterisk 22 with ARI, run unchrooted
  *   from the sid root built by `scripts/provision-asterisk.sh`.
+ * - {@linkcode startProxyProcess}: the proxy process, as `deno task start`.
  * - {@linkcode freePort} and {@linkcode waitFor}: small utilities.
  *
  * @example NATS and Asterisk together
@@ -30,6 +31,8 @@ export {
   startAsterisk,
   startNats,
   startNatsCluster,
+  startProxyProcess,
+  startTaskCommand,
   waitFor,
 } from "../../tools/stack/mod.ts";
 
@@ -37,8 +40,10 @@ export type {
   AsteriskInstance,
   NatsNode,
   NatsServer,
+  ProxyProcess,
   RestartAsteriskOptions,
   StartAsteriskOptions,
   StartNatsOptions,
+  StartProxyProcessOptions,
   WaitForOptions,
 } from "../../tools/stack/mod.ts";
