@@ -13,91 +13,13 @@ import {
   startProxyProcess,
   startTaskCommand,
 } from "./harness/mod.ts";
+import { follow, type Followed } from "./_follow.ts";
 
 const { program, args: START_ARGS, cwd } = await startTaskCommand();
 
-interface Running {
-  child: Deno.ChildProcess;
-  /** Resolves once stdout contains `pattern`; rejects if the process ends first. */
-  waitOut(pattern: RegExp): Promise<string>;
-  waitErr(pattern: RegExp): Promise<string>;
-  finish(): Promise<{ code: number; stdout: string; stderr: string }>;
-}
-
 /** Starts `ari-proxy <args>` as a process and follows its output. */
-function spawnCli(args: string[], env: Record<string, string>): Running {
-  const child = new Deno.Command(program, {
-    args: [...START_ARGS, ...args],
-    cwd,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const text = { out: "", err: "" };
-  const waiters: {
-    stream: "out" | "err";
-    pattern: RegExp;
-    resolve: (s: string) => void;
-  }[] = [];
-  let ended = false;
-  const rejecters = new Set<(e: Error) => void>();
-  function check() {
-    for (const w of [...waiters]) {
-      if (w.pattern.test(text[w.stream])) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(text[w.stream]);
-      }
-    }
-  }
-  async function pump(stream: ReadableStream<Uint8Array>, name: "out" | "err") {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      text[name] += chunk;
-      check();
-    }
-  }
-  const drained = Promise.all([
-    pump(child.stdout, "out"),
-    pump(child.stderr, "err"),
-  ]);
-  const status = Promise.all([child.status, drained]).then(([s]) => {
-    ended = true;
-    for (const reject of rejecters) {
-      reject(
-        new Error(
-          `The command ended (code ${s.code}) before the expected output;\nstdout:\n${text.out}\nstderr:\n${text.err}`,
-        ),
-      );
-    }
-    return s;
-  });
-  function wait(stream: "out" | "err", pattern: RegExp): Promise<string> {
-    return new Promise((resolve, reject) => {
-      if (pattern.test(text[stream])) return resolve(text[stream]);
-      if (ended) {
-        return reject(new Error(`Ended without ${pattern}:\n${text[stream]}`));
-      }
-      const entry = {
-        stream,
-        pattern,
-        resolve: (s: string) => {
-          rejecters.delete(reject);
-          resolve(s);
-        },
-      };
-      waiters.push(entry);
-      rejecters.add(reject);
-    });
-  }
-  return {
-    child,
-    waitOut: (p) => wait("out", p),
-    waitErr: (p) => wait("err", p),
-    async finish() {
-      const s = await status;
-      return { code: s.code, stdout: text.out, stderr: text.err };
-    },
-  };
+function spawnCli(args: string[], env: Record<string, string>): Followed {
+  return follow(program, [...START_ARGS, ...args], { cwd, env });
 }
 
 async function runCli(args: string[], env: Record<string, string>) {

@@ -160,7 +160,7 @@ async function placeCall(
         channelId: `${id}-${leg}`,
         app: client.application,
       });
-      const started = staged.handle.once("StasisStart", wait);
+      const started = quiet(staged.handle.once("StasisStart", wait));
       legs.push(staged.handle);
       await timed(() => staged.exec());
       await started;
@@ -170,7 +170,7 @@ async function placeCall(
     await timed(() => callee.answer());
 
     const prompt = await caller.stagePlay("sound:hello-world");
-    const played = prompt.handle.once("PlaybackFinished", wait);
+    const played = quiet(prompt.handle.once("PlaybackFinished", wait));
     await timed(() => prompt.exec());
     await played;
 
@@ -186,18 +186,20 @@ async function placeCall(
       format: "wav",
       ifExists: "overwrite",
     });
-    const recordingStarted = recording.handle.once("RecordingStarted", wait);
+    const recordingStarted = quiet(
+      recording.handle.once("RecordingStarted", wait),
+    );
     await timed(() => recording.exec());
     await recordingStarted;
     await sleep(recordMs, signal);
-    const recorded = recording.handle.once("RecordingFinished", wait);
+    const recorded = quiet(recording.handle.once("RecordingFinished", wait));
     await timed(() => recording.handle.stop());
     await recorded;
     stats.recordingMade();
     await timed(() => recording.handle.stored().delete());
 
     for (const leg of legs) {
-      const ended = leg.once("StasisEnd", wait);
+      const ended = quiet(leg.once("StasisEnd", wait));
       await timed(() => leg.hangup());
       await ended;
     }
@@ -220,6 +222,12 @@ async function placeCall(
       ...(bridge ? [bridge.delete()] : []),
     ]);
   }
+}
+
+/** Marks a promise as handled (it is awaited later unless a step before fails). */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
