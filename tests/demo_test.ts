@@ -132,6 +132,23 @@ Deno.test("deno task demo --calls 2 --json runs every step through the proxy and
   assertTornDown(summary);
 });
 
+Deno.test("deno task demo --duration stops placing calls after that many seconds and finishes the calls in progress", async () => {
+  const { code, stdout, stderr } = await runTask([
+    "--duration",
+    "2",
+    "--json",
+  ]);
+  assert.equal(code, 0, `exit code 0; stderr:\n${stderr}`);
+  const summary = JSON.parse(stdout) as Summary;
+  assert.equal(summary.ok, true, summary.reason);
+  assert.equal(summary.calls.requested, null);
+  // The first two calls start at once (concurrency 2) and always finish.
+  assert.ok(summary.calls.completed >= 2);
+  assert.equal(summary.calls.failed, 0);
+  assert.equal(summary.calls.placed, summary.calls.completed);
+  assertTornDown(summary);
+});
+
 Deno.test("deno task demo ends on SIGINT with exit code 0 and tears everything down", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--frozen", "-P=demo", "tools/demo/main.ts", "--json"],
