@@ -109,6 +109,12 @@ export async function runDemoApp(
     }
     await Promise.all(active);
   } finally {
+    // Count what is still buffered (close() would drop it): every event the
+    // calls awaited was queued here first, so the counts are complete.
+    while (events.pending > 0) {
+      const next = await events.next();
+      if (!next.done) stats.event(next.value.type);
+    }
     events.close();
     await counting;
   }
