@@ -6,8 +6,8 @@
  * @module
  */
 
-import { findExecutable, spawnProcess } from "./_internal.ts";
-import { freePort, waitFor } from "./utils.ts";
+import { findExecutable, spawnProcess } from "../../tools/stack/_internal.ts";
+import { freePort, waitFor } from "../../tools/stack/mod.ts";
 
 const INSTALL_HINT =
   "install Debian's prometheus package (apt-get install -y prometheus), which brings promtool too, or set PROMETHEUS_BIN / PROMTOOL_BIN";
