@@ -19,6 +19,7 @@ import {
 } from "../errors.ts";
 import { DeadlineQueue } from "./deadlines.ts";
 import type { BufferedResponseLike, Http1Fetch } from "./http1_fetch.ts";
+import type { RestOverWebSocket, WsRestResponse } from "./rest_over_ws.ts";
 
 export type { HttpMethod };
 
@@ -142,6 +143,20 @@ export interface AriRestClientOptions {
    * ```
    */
   caCerts?: readonly string[];
+  /**
+   * Send JSON calls as `RESTRequest` messages on the events WebSocket
+   * through this table (give the same table to the event stream's
+   * `requests` option). In its `"auto"` mode a call goes over the WebSocket
+   * when the current socket answered the support probe and over HTTP
+   * otherwise; in `"websocket"` mode it waits (within its timeout) for such
+   * a socket. Either way {@linkcode AriRestClient.requestBytes} and calls
+   * too large for one frame use HTTP, and a read (`GET`) whose socket closes
+   * under it is sent again (within its timeout); other calls then reject
+   * with a {@linkcode ConnectionError} at once.
+   *
+   * @default {undefined (HTTP only)}
+   */
+  webSocketRequests?: RestOverWebSocket;
   /** Closes the client (aborting in-flight calls) when aborted. */
   signal?: AbortSignal;
 }
@@ -479,7 +494,12 @@ async function readAriMessage(
   } catch {
     // The body failed; fall back to the status text.
   }
-  text = text.trim();
+  return ariMessageOf(text, response.statusText);
+}
+
+/** Asterisk's `{"message"}` from an error body, else the (cut) text or status text. */
+function ariMessageOf(body: string, statusText: string): string {
+  const text = body.trim();
   if (text !== "") {
     if (text.charCodeAt(0) === 0x7b /* { */) {
       try {
@@ -498,11 +518,14 @@ async function readAriMessage(
       ? text.slice(0, MAX_ARI_MESSAGE) + "…"
       : text;
   }
-  return response.statusText;
+  return statusText;
 }
 
 async function readJson(response: BufferedResponseLike, operation: string) {
-  const text = await response.text();
+  return parseJsonBody(await response.text(), operation);
+}
+
+function parseJsonBody(text: string, operation: string): unknown {
   if (text === "") return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -539,6 +562,7 @@ class RestClient implements AriRestClient {
   readonly #deadlines = new DeadlineQueue();
   #httpClient: Deno.HttpClient | undefined;
   readonly #signal: AbortSignal | undefined;
+  readonly #ws: RestOverWebSocket | undefined;
   readonly #closedPromise: Promise<Error | undefined>;
   readonly #resolveClosed: (value: Error | undefined) => void;
   #closing = false;
@@ -553,6 +577,7 @@ class RestClient implements AriRestClient {
       timeout = DEFAULT_REST_TIMEOUT,
       fetch: fetchImpl,
       caCerts,
+      webSocketRequests,
       signal,
     } = options;
     if (typeof url !== "string") {
@@ -616,6 +641,7 @@ class RestClient implements AriRestClient {
     const { promise, resolve } = Promise.withResolvers<Error | undefined>();
     this.#closedPromise = promise;
     this.#resolveClosed = resolve;
+    this.#ws = webSocketRequests;
     this.#signal = signal;
     if (signal !== undefined) {
       if (signal.aborted) {
@@ -675,18 +701,9 @@ class RestClient implements AriRestClient {
     const body = options?.body;
     const callerSignal = options?.signal;
     callerSignal?.throwIfAborted();
-    const init: RequestInit = {
-      method,
-      headers: bytes
-        ? this.#bytesHeaders
-        : body === undefined
-        ? this.#headers
-        : this.#jsonHeaders,
-    };
-    if (body !== undefined) init.body = JSON.stringify(body);
+    const bodyText = body === undefined ? undefined : JSON.stringify(body);
 
     const controller = new AbortController();
-    init.signal = controller.signal;
     const deadline = timeout <= MAX_TIMER
       ? this.#deadlines.add(timeout, () => controller.abort(TIMEOUT_REASON))
       : undefined;
@@ -694,44 +711,31 @@ class RestClient implements AriRestClient {
     callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
     this.#inflight.add(controller);
     try {
-      let response: BufferedResponseLike;
-      try {
-        response = await this.#fetch(url, init);
-      } catch (cause) {
-        throw this.#failure(controller.signal, cause, method, path, timeout);
+      const ws = this.#ws;
+      if (
+        ws !== undefined && !bytes &&
+        (ws.mode === "websocket" || ws.support() === "supported") &&
+        ws.fits(url, bodyText)
+      ) {
+        return await this.#viaWebSocket(
+          ws,
+          method,
+          path,
+          url,
+          bodyText,
+          controller.signal,
+          timeout,
+        );
       }
-      try {
-        if (!response.ok) {
-          const ariMessage = await readAriMessage(response);
-          if (controller.signal.aborted) {
-            throw this.#failure(
-              controller.signal,
-              undefined,
-              method,
-              path,
-              timeout,
-            );
-          }
-          throw new AriHttpError(ariMessage, {
-            status: response.status,
-            method,
-            path,
-          });
-        }
-        return bytes
-          ? await readBytes(response)
-          : await readJson(response, `${method} ${path}`);
-      } catch (cause) {
-        if (
-          cause instanceof AriHttpError || cause instanceof ProtocolError ||
-          cause instanceof TimeoutError ||
-          cause instanceof ClosedConnectionError ||
-          cause instanceof ConnectionError
-        ) {
-          throw cause;
-        }
-        throw this.#failure(controller.signal, cause, method, path, timeout);
-      }
+      return await this.#viaHttp(
+        method,
+        path,
+        url,
+        bodyText,
+        bytes,
+        controller.signal,
+        timeout,
+      );
     } finally {
       deadline?.cancel();
       callerSignal?.removeEventListener("abort", onCallerAbort);
@@ -741,6 +745,118 @@ class RestClient implements AriRestClient {
         this.#idleWaiters = [];
         for (const w of waiters) w();
       }
+    }
+  }
+
+  /**
+   * One JSON call as a `RESTRequest`; a read whose socket closes under it is
+   * sent again (over HTTP in `"auto"` mode when no socket carries requests).
+   */
+  async #viaWebSocket(
+    ws: RestOverWebSocket,
+    method: HttpMethod,
+    path: string,
+    url: string,
+    bodyText: string | undefined,
+    signal: AbortSignal,
+    timeout: number,
+  ): Promise<unknown> {
+    // The resource path relative to the ARI base (Asterisk refuses a leading "/").
+    const uri = url.slice(this.#base.length + 1);
+    let response: WsRestResponse;
+    for (;;) {
+      if (ws.mode === "auto" && ws.support() !== "supported") {
+        return await this.#viaHttp(
+          method,
+          path,
+          url,
+          bodyText,
+          false,
+          signal,
+          timeout,
+        );
+      }
+      try {
+        if (ws.mode === "websocket") await ws.whenSupported(signal);
+        response = await ws.request(method, uri, bodyText, signal);
+        break;
+      } catch (cause) {
+        if (signal.aborted) {
+          throw this.#failure(signal, cause, method, path, timeout);
+        }
+        if (cause instanceof ConnectionError && method === "GET") {
+          if (ws.mode === "auto" || ws.support() !== "unsupported") continue;
+        }
+        if (cause instanceof ConnectionError) {
+          throw new ConnectionError(cause.message.replace(uri, path), {
+            target: this.#base,
+            cause,
+          });
+        }
+        throw cause;
+      }
+    }
+    const { status } = response;
+    if (status < 200 || status > 299) {
+      throw new AriHttpError(ariMessageOf(response.body, response.reason), {
+        status,
+        method,
+        path,
+      });
+    }
+    return parseJsonBody(response.body, `${method} ${path}`);
+  }
+
+  async #viaHttp(
+    method: HttpMethod,
+    path: string,
+    url: string,
+    bodyText: string | undefined,
+    bytes: boolean,
+    signal: AbortSignal,
+    timeout: number,
+  ): Promise<unknown> {
+    const init: RequestInit = {
+      method,
+      headers: bytes
+        ? this.#bytesHeaders
+        : bodyText === undefined
+        ? this.#headers
+        : this.#jsonHeaders,
+      signal,
+    };
+    if (bodyText !== undefined) init.body = bodyText;
+    let response: BufferedResponseLike;
+    try {
+      response = await this.#fetch(url, init);
+    } catch (cause) {
+      throw this.#failure(signal, cause, method, path, timeout);
+    }
+    try {
+      if (!response.ok) {
+        const ariMessage = await readAriMessage(response);
+        if (signal.aborted) {
+          throw this.#failure(signal, undefined, method, path, timeout);
+        }
+        throw new AriHttpError(ariMessage, {
+          status: response.status,
+          method,
+          path,
+        });
+      }
+      return bytes
+        ? await readBytes(response)
+        : await readJson(response, `${method} ${path}`);
+    } catch (cause) {
+      if (
+        cause instanceof AriHttpError || cause instanceof ProtocolError ||
+        cause instanceof TimeoutError ||
+        cause instanceof ClosedConnectionError ||
+        cause instanceof ConnectionError
+      ) {
+        throw cause;
+      }
+      throw this.#failure(signal, cause, method, path, timeout);
     }
   }
 
