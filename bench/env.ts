@@ -130,6 +130,8 @@ export interface ProxyChildStart {
   node: string;
   /** Extra `deno run` flags for the proxy (e.g. `--cpu-prof`). */
   denoFlags?: string[];
+  /** The proxy's `--ari.transport`; unset: its default (`auto`). */
+  ariTransport?: "auto" | "websocket" | "http";
   /**
    * Readiness deadline, ms.
    *
@@ -178,6 +180,9 @@ export async function startProxyChild(
     wsUrl: ari.wsUrl,
     natsUrl,
     denoFlags,
+    ...(options.ariTransport === undefined
+      ? {}
+      : { ariTransport: options.ariTransport }),
   });
   const pinger = setInterval(() => nc.publish(`${PREFIX}ping`, "{}"), 250);
   const ready = (async () => {
@@ -216,10 +221,17 @@ export interface Stack extends AsyncDisposable {
   asterisk: AsteriskInstance;
   /** ARI location and credentials. */
   ari: AriTarget;
-  /** The proxy process. */
+  /** The proxy process (ARI requests over the WebSocket: `--ari.transport websocket`). */
   proxy: Child;
   /** The proxy's application. */
   app: string;
+  /**
+   * A second proxy on the same Asterisk with ARI requests over HTTP
+   * (`--ari.transport http`), for the websocket-vs-http columns.
+   */
+  proxyHttp: Child;
+  /** The second proxy's application (`<app>_http`). */
+  appHttp: string;
   /** The node id (Asterisk entity id). */
   node: string;
   /** Ends everything (proxy, Asterisk, NATS). */
@@ -274,6 +286,19 @@ export async function startStack(options?: StackOptions): Promise<Stack> {
         app,
         node: asterisk.entityId,
         denoFlags: proxyFlags,
+        ariTransport: "websocket",
+      }),
+    );
+    const appHttp = `${app}_http`;
+    const proxyHttp = stack.use(
+      await startProxyChild({
+        nc,
+        natsUrl: nats.url,
+        ari,
+        app: appHttp,
+        node: asterisk.entityId,
+        denoFlags: proxyFlags,
+        ariTransport: "http",
       }),
     );
     const moved = stack.move();
@@ -284,6 +309,8 @@ export async function startStack(options?: StackOptions): Promise<Stack> {
       ari,
       proxy,
       app,
+      proxyHttp,
+      appHttp,
       node: asterisk.entityId,
       close: () => moved.disposeAsync(),
       [Symbol.asyncDispose]: () => moved.disposeAsync(),
