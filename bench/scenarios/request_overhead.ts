@@ -138,7 +138,7 @@ async function run(ctx: BenchContext): Promise<ScenarioOutput> {
     const proxyPid: Partial<Record<string, number>> = {
       wire: stack.proxy.pid,
       proxy: stack.proxy.pid,
-      proxy_http: stack.proxyHttp.pid,
+      "proxy_http": stack.proxyHttp.pid,
     };
     const rtt = { p50Us: [] as number[], p99Us: [] as number[] };
     for (let round = 0; round < rounds; round++) {
