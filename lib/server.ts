@@ -48,6 +48,10 @@ import {
   createAriRestClient,
 } from "../client/native/rest.ts";
 import {
+  createRestOverWebSocket,
+  type RestOverWebSocket,
+} from "../client/native/rest_over_ws.ts";
+import {
   type ProxyOptions,
   type ValidatedProxyOptions,
   validateProxyOptions,
@@ -153,6 +157,10 @@ class Proxy implements ProxyServer {
   readonly #router: SubjectRouter;
   readonly #pinger: DiscoveryPinger;
   readonly #rest: AriRestClient;
+  /** HTTP only: learns the node id before the WebSocket is open. */
+  readonly #httpRest: AriRestClient;
+  /** ARI requests on the events WebSocket (unless `--ari.transport http`). */
+  readonly #requests: RestOverWebSocket | undefined;
   readonly #http: Http1Fetch;
   readonly #executor: KindExecutor;
   #nc: NatsConnection | undefined;
@@ -205,7 +213,11 @@ class Proxy implements ProxyServer {
     // callbacks it costs about 100 µs less CPU per call than Deno's fetch
     // (measured; see BENCHMARKS.md). It hands https: to fetch itself.
     this.#http = createHttp1Fetch({ maxConnections: ARI_MAX_CONNECTIONS });
-    this.#rest = createAriRestClient({
+    const transport = opts.ari.transport ?? "auto";
+    this.#requests = transport === "http"
+      ? undefined
+      : createRestOverWebSocket({ mode: transport });
+    const restOptions = {
       url: opts.ari.httpUrl,
       username: opts.ari.username,
       password: opts.ari.password,
@@ -213,7 +225,14 @@ class Proxy implements ProxyServer {
       ...(opts.requestTimeout === undefined
         ? {}
         : { timeout: opts.requestTimeout }),
-    });
+    };
+    this.#httpRest = createAriRestClient(restOptions);
+    this.#rest = this.#requests === undefined
+      ? this.#httpRest
+      : createAriRestClient({
+        ...restOptions,
+        webSocketRequests: this.#requests,
+      });
     this.#executor = createKindExecutor({
       rest: this.#rest,
       application: this.#app,
@@ -272,6 +291,7 @@ class Proxy implements ProxyServer {
     );
     this.#stream = this.#createStream();
     await abortable(this.#stream.ready(), signal);
+    await this.#settleRequestPath(signal);
     this.#ariUp = this.#stream.isConnected();
     this.#everConnected = true;
     this.#subscribe();
@@ -420,8 +440,40 @@ class Proxy implements ProxyServer {
     }
   }
 
-  async #fetchNode(signal: AbortSignal): Promise<string> {
-    const info = await this.#rest.request("GET", "/asterisk/info", {
+  /**
+   * Waits for the first socket's answer to the support probe and says which
+   * path ARI requests take; with `--ari.transport websocket` an Asterisk
+   * that does not answer there stops the start-up.
+   */
+  async #settleRequestPath(signal: AbortSignal): Promise<void> {
+    const requests = this.#requests;
+    if (requests === undefined) {
+      this.#ariLog.info("ARI requests go over HTTP (--ari.transport http)");
+      return;
+    }
+    const support = await abortable(requests.probed(), signal);
+    if (support === "supported") {
+      this.#ariLog.info(
+        "ARI requests go over the events WebSocket (RESTRequest messages)",
+      );
+    } else if (requests.mode === "websocket") {
+      throw new Error(
+        `Cannot send ARI requests over the WebSocket ${
+          redactUrl(this.#opts.ari.websocketUrl)
+        }: Asterisk did not answer a RESTRequest message (it needs Asterisk 22 or later); use --ari.transport http or auto`,
+      );
+    } else {
+      this.#ariLog.info(
+        "ARI requests go over HTTP: Asterisk did not answer a RESTRequest message on the events WebSocket",
+      );
+    }
+  }
+
+  async #fetchNode(
+    signal: AbortSignal,
+    rest: AriRestClient = this.#rest,
+  ): Promise<string> {
+    const info = await rest.request("GET", "/asterisk/info", {
       signal,
       timeout: Math.min(this.#opts.requestTimeout ?? 5_000, 5_000),
     });
@@ -449,7 +501,7 @@ class Proxy implements ProxyServer {
         "Cannot reach ARI at {target} (GET /asterisk/info): {problem}; retrying until it is reachable",
       debug: "ARI still unreachable (attempt {attempt}, next in {delay} ms)",
       properties: { target: redactUrl(this.#opts.ari.httpUrl) },
-    }, () => this.#fetchNode(signal));
+    }, () => this.#fetchNode(signal, this.#httpRest));
   }
 
   #createStream(): AriEventStream {
@@ -461,6 +513,7 @@ class Proxy implements ProxyServer {
       username: ari.username,
       password: ari.password,
       app: this.#app,
+      ...(this.#requests === undefined ? {} : { requests: this.#requests }),
       onFrame: (frame) => this.#bridge.onFrame(frame),
       onStatus: (status) => {
         // Statuses of a replaced or replacing stream do not count.
@@ -686,6 +739,8 @@ class Proxy implements ProxyServer {
       }
     }
     await this.#rest.close().catch(() => {});
+    await this.#httpRest.close().catch(() => {});
+    this.#requests?.close();
     await this.#http.close().catch(() => {});
     this.#log.info("Proxy closed");
     this.#closed.resolve(undefined);
