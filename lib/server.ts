@@ -157,7 +157,10 @@ class Proxy implements ProxyServer {
   readonly #router: SubjectRouter;
   readonly #pinger: DiscoveryPinger;
   readonly #rest: AriRestClient;
-  /** HTTP only: learns the node id before the WebSocket is open. */
+  /**
+   * Learns the node id before the WebSocket is open: `#rest`, except with
+   * `--ari.transport websocket` an HTTP-only client.
+   */
   readonly #httpRest: AriRestClient;
   /** ARI requests on the events WebSocket (unless `--ari.transport http`). */
   readonly #requests: RestOverWebSocket | undefined;
@@ -226,13 +229,16 @@ class Proxy implements ProxyServer {
         ? {}
         : { timeout: opts.requestTimeout }),
     };
-    this.#httpRest = createAriRestClient(restOptions);
+    // "auto" uses HTTP until a socket answered, so one client does both.
     this.#rest = this.#requests === undefined
-      ? this.#httpRest
+      ? createAriRestClient(restOptions)
       : createAriRestClient({
         ...restOptions,
         webSocketRequests: this.#requests,
       });
+    this.#httpRest = transport === "websocket"
+      ? createAriRestClient(restOptions)
+      : this.#rest;
     this.#executor = createKindExecutor({
       rest: this.#rest,
       application: this.#app,
@@ -441,9 +447,10 @@ class Proxy implements ProxyServer {
   }
 
   /**
-   * Waits for the first socket's answer to the support probe and says which
-   * path ARI requests take; with `--ari.transport websocket` an Asterisk
-   * that does not answer there stops the start-up.
+   * Says which path ARI requests take once the first socket answered the
+   * support probe (or its time ran out). With `--ari.transport websocket`
+   * start-up waits for it, and an Asterisk that does not answer there stops
+   * the start-up; with `auto` requests use HTTP meanwhile.
    */
   async #settleRequestPath(signal: AbortSignal): Promise<void> {
     const requests = this.#requests;
@@ -451,22 +458,30 @@ class Proxy implements ProxyServer {
       this.#ariLog.info("ARI requests go over HTTP (--ari.transport http)");
       return;
     }
+    const report = (support: string) => {
+      if (support === "supported") {
+        this.#ariLog.info(
+          "ARI requests go over the events WebSocket (RESTRequest messages)",
+        );
+      } else if (requests.mode === "auto" && !this.#closing) {
+        this.#ariLog.info(
+          "ARI requests go over HTTP: Asterisk did not answer a RESTRequest message on the events WebSocket",
+        );
+      }
+    };
+    if (requests.mode === "auto") {
+      requests.probed().then(report, () => {});
+      return;
+    }
     const support = await abortable(requests.probed(), signal);
-    if (support === "supported") {
-      this.#ariLog.info(
-        "ARI requests go over the events WebSocket (RESTRequest messages)",
-      );
-    } else if (requests.mode === "websocket") {
+    if (support !== "supported") {
       throw new Error(
         `Cannot send ARI requests over the WebSocket ${
           redactUrl(this.#opts.ari.websocketUrl)
         }: Asterisk did not answer a RESTRequest message (it needs Asterisk 22 or later); use --ari.transport http or auto`,
       );
-    } else {
-      this.#ariLog.info(
-        "ARI requests go over HTTP: Asterisk did not answer a RESTRequest message on the events WebSocket",
-      );
     }
+    report(support);
   }
 
   async #fetchNode(
@@ -739,7 +754,9 @@ class Proxy implements ProxyServer {
       }
     }
     await this.#rest.close().catch(() => {});
-    await this.#httpRest.close().catch(() => {});
+    if (this.#httpRest !== this.#rest) {
+      await this.#httpRest.close().catch(() => {});
+    }
     this.#requests?.close();
     await this.#http.close().catch(() => {});
     this.#log.info("Proxy closed");

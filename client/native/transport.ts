@@ -344,11 +344,13 @@ class NativeTransport implements AriTransport {
     });
     try {
       await Promise.race([stream.ready(), timedOut]);
-      // Settle the path of requests before the first one is sent.
-      const support = this.#requests === undefined
-        ? undefined
-        : await Promise.race([this.#requests.probed(), timedOut]);
-      if (this.#requests?.mode === "websocket" && support !== "supported") {
+      // "websocket" insists on a socket that answers requests; "auto" sends
+      // over HTTP until the probe is answered (about a round trip later).
+      const requests = this.#requests;
+      const support = requests?.mode === "websocket"
+        ? await Promise.race([requests.probed(), timedOut])
+        : undefined;
+      if (requests?.mode === "websocket" && support !== "supported") {
         throw new ConnectionError(
           `Cannot send ARI requests over the WebSocket ${this.#target}: Asterisk did not answer a RESTRequest message (it needs Asterisk 22 or later); use ariTransport "http" or "auto"`,
           { target: this.#target },
@@ -653,23 +655,28 @@ export async function createNativeTransport(
   };
   if (fetchImpl !== undefined) restOptions.fetch = fetchImpl;
   if (caCerts !== undefined) restOptions.caCerts = caCerts;
-  // The node id comes over HTTP (no WebSocket is open yet); that first call
-  // also reports bad credentials as a plain 401.
-  const httpRest = createAriRestClient(restOptions);
+  // The node id comes over HTTP (no WebSocket is open yet, and "auto" uses
+  // HTTP until one answered); that first call also reports bad credentials
+  // as a plain 401. Only "websocket" mode needs a separate HTTP-only client.
+  const forced = requests?.mode === "websocket";
+  const rest = createAriRestClient(
+    requests === undefined || forced
+      ? restOptions
+      : { ...restOptions, webSocketRequests: requests },
+  );
   let node: string;
   try {
-    node = await learnNode(httpRest, timeout);
+    node = await learnNode(rest, timeout);
   } catch (error) {
-    await httpRest.close();
+    await rest.close();
     throw error;
   }
-  let rest = httpRest;
-  if (requests !== undefined) {
-    await httpRest.close();
-    rest = createAriRestClient({ ...restOptions, webSocketRequests: requests });
-  }
+  const restAfter = forced
+    ? createAriRestClient({ ...restOptions, webSocketRequests: requests })
+    : rest;
+  if (forced) await rest.close();
   const transport = new NativeTransport(
-    rest,
+    restAfter,
     node,
     application,
     timeout,
