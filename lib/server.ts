@@ -40,10 +40,6 @@ import {
   type KindExecutor,
 } from "../client/native/executor.ts";
 import {
-  createHttp1Fetch,
-  type Http1Fetch,
-} from "../client/native/http1_fetch.ts";
-import {
   type AriRestClient,
   createAriRestClient,
 } from "../client/native/rest.ts";
@@ -93,12 +89,6 @@ export type {
   ProxyNatsTlsOptions,
   ProxyOptions,
 } from "./options.ts";
-
-/**
- * Keep-alive connections the proxy opens to ARI at most; requests beyond
- * wait in order. Well under Asterisk's default HTTP session limit (100).
- */
-const ARI_MAX_CONNECTIONS = 32;
 
 /** A snapshot of the server state. */
 export interface ProxyStats {
@@ -164,7 +154,6 @@ class Proxy implements ProxyServer {
   readonly #httpRest: AriRestClient;
   /** ARI requests on the events WebSocket (unless `--ari.transport http`). */
   readonly #requests: RestOverWebSocket | undefined;
-  readonly #http: Http1Fetch;
   readonly #executor: KindExecutor;
   #nc: NatsConnection | undefined;
   #stream: AriEventStream | undefined;
@@ -212,10 +201,9 @@ class Proxy implements ProxyServer {
         }
       },
     });
-    // ARI calls go over our own HTTP/1.1 keep-alive pool: inside NATS
-    // callbacks it costs about 100 µs less CPU per call than Deno's fetch
-    // (measured; see BENCHMARKS.md). It hands https: to fetch itself.
-    this.#http = createHttp1Fetch({ maxConnections: ARI_MAX_CONNECTIONS });
+    // ARI calls go as RESTRequest messages on the events WebSocket when
+    // Asterisk answers there, else (and for files) over Deno's fetch, at
+    // most 32 at once (see BENCHMARKS.md for both).
     const transport = opts.ari.transport ?? "auto";
     this.#requests = transport === "http"
       ? undefined
@@ -224,7 +212,6 @@ class Proxy implements ProxyServer {
       url: opts.ari.httpUrl,
       username: opts.ari.username,
       password: opts.ari.password,
-      fetch: this.#http,
       ...(opts.requestTimeout === undefined
         ? {}
         : { timeout: opts.requestTimeout }),
@@ -758,7 +745,6 @@ class Proxy implements ProxyServer {
       await this.#httpRest.close().catch(() => {});
     }
     this.#requests?.close();
-    await this.#http.close().catch(() => {});
     this.#log.info("Proxy closed");
     this.#closed.resolve(undefined);
   }

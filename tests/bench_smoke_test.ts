@@ -163,7 +163,7 @@ Deno.test("bench/run.ts main() --quick writes a result file with every scenario"
     const ariPaths = s.ari_paths.result;
     assert.equal(ariPaths.rows.length, 6);
     for (const row of ariPaths.rows) {
-      for (const path of ["ws×1", "ws×2", "ws×4", "http pool", "http fetch"]) {
+      for (const path of ["ws×1", "ws×2", "ws×4", "http fetch"]) {
         assertStat(row.paths[path]?.reqPerSec, `ari_paths ${path} req/s`);
         assertStat(row.paths[path]?.cpuUs, `ari_paths ${path} CPU`);
       }

@@ -6,22 +6,23 @@
  * - `ws×1`, `ws×2`, `ws×4`: `RESTRequest` messages on 1, 2 or 4 events
  *   WebSockets (one carries the events; each extra one registers an
  *   application of its own), requests spread round-robin;
- * - `http pool`: HTTP over the hand-written keep-alive pool
- *   (`createHttp1Fetch`, 32 connections, as the proxy used it);
- * - `http fetch`: HTTP over Deno's `fetch`.
+ * - `http fetch`: HTTP over Deno's `fetch` (the proxy's HTTP path).
+ *
+ * (Until the WebSocket path, the proxy used a hand-written HTTP/1.1
+ * keep-alive pool; this scenario measured it as `http pool` and
+ * BENCHMARKS.md keeps those figures.)
  *
  * `GET /asterisk/info` and `POST /asterisk/variable`, sequentially and with
  * 8 and 64 in flight; req/s, p50 and this process's CPU per request (user +
  * system, `process.cpuUsage()`), which is what the path costs the proxy.
- * It answers two questions of the design by measurement: one socket or a
- * few, and whether the HTTP pool still earns its place next to `fetch`.
+ * It answers one question of the design by measurement: one socket or a
+ * few.
  *
  * @module
  */
 
 import { cpuUsage } from "node:process";
 import { openAriEventStream } from "../../client/native/events_socket.ts";
-import { createHttp1Fetch } from "../../client/native/http1_fetch.ts";
 import {
   type AriRestClient,
   createAriRestClient,
@@ -44,7 +45,6 @@ export const ARI_PATHS = [
   "ws×1",
   "ws×2",
   "ws×4",
-  "http pool",
   "http fetch",
 ] as const;
 
@@ -108,21 +108,16 @@ async function openWs(
   };
 }
 
-function openHttp(stack: Stack, pool: boolean): OpenPath {
-  const http = pool ? createHttp1Fetch({ maxConnections: 32 }) : undefined;
+function openHttp(stack: Stack): OpenPath {
   const rest = createAriRestClient({
     url: stack.ari.httpUrl,
     username: stack.ari.username,
     password: stack.ari.password,
-    ...(http === undefined ? {} : { fetch: http }),
   });
   return {
-    name: pool ? "http pool" : "http fetch",
+    name: "http fetch",
     call: (op, n) => request(rest, op, n),
-    async close() {
-      await rest.close();
-      await http?.close();
-    },
+    close: () => rest.close(),
   };
 }
 
@@ -160,8 +155,7 @@ async function run(ctx: BenchContext): Promise<ScenarioOutput> {
     paths.push(await openWs(stack, 1, "ws×1"));
     paths.push(await openWs(stack, 2, "ws×2"));
     paths.push(await openWs(stack, 4, "ws×4"));
-    paths.push(openHttp(stack, true));
-    paths.push(openHttp(stack, false));
+    paths.push(openHttp(stack));
     const warmupMs = Math.min(300, Math.max(20, durationMs / 5));
     const raw = new Map<string, {
       reqPerSec: number[];
@@ -262,6 +256,6 @@ export const ariPaths: Scenario = {
   id: "ari_paths",
   aliases: ["6", "paths"],
   title:
-    "6. ARI request paths in-process: RESTRequest on 1/2/4 WebSockets vs HTTP (pool, fetch)",
+    "6. ARI request paths in-process: RESTRequest on 1/2/4 WebSockets vs HTTP (fetch)",
   run,
 };

@@ -18,7 +18,6 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import { DeadlineQueue } from "./deadlines.ts";
-import type { BufferedResponseLike, Http1Fetch } from "./http1_fetch.ts";
 import type { RestOverWebSocket, WsRestResponse } from "./rest_over_ws.ts";
 
 export type { HttpMethod };
@@ -33,6 +32,13 @@ export const MAX_URL_LENGTH = 16_384;
 
 /** Default timeout of one ARI call, in milliseconds. */
 export const DEFAULT_REST_TIMEOUT = 10_000;
+
+/**
+ * Default number of HTTP calls in flight at once (more wait in order).
+ * Deno's `fetch` opens a connection per concurrent call, and Asterisk's HTTP
+ * server refuses sessions beyond its `sessionlimit` (default 100).
+ */
+export const DEFAULT_HTTP_CONCURRENCY = 32;
 
 /**
  * An ARI path template whose `{name}` placeholders are replaced by the
@@ -82,9 +88,7 @@ export interface AriBytesResponse {
  * The `fetch` signature the client needs; inject a fake in tests. With
  * {@linkcode AriRestClientOptions.caCerts}, `init` also carries the
  * `client` (a `Deno.HttpClient`) that trusts them: a wrapper should pass
- * `init` on to `fetch` unchanged. A function with a `buffered(input, init)`
- * method (the one `createHttp1Fetch()` returns) is called through that
- * method, which skips building a `Response` (when `caCerts` is unset).
+ * `init` on to `fetch` unchanged.
  */
 export type FetchLike = (
   input: string,
@@ -120,6 +124,14 @@ export interface AriRestClientOptions {
    * @default {globalThis.fetch}
    */
   fetch?: FetchLike;
+  /**
+   * HTTP calls in flight at once; more wait in order, within their timeout
+   * (calls over the WebSocket are not counted). Asterisk refuses HTTP
+   * sessions beyond its `sessionlimit` (default 100).
+   *
+   * @default {32}
+   */
+  httpConcurrency?: number;
   /**
    * Extra trusted root certificates for `https:` (PEM texts, not file
    * paths), e.g. the private CA that signed Asterisk's certificate. They are
@@ -486,7 +498,7 @@ function validateTimeout(timeout: number, name: string): void {
 }
 
 async function readAriMessage(
-  response: BufferedResponseLike,
+  response: Response,
 ): Promise<string> {
   let text = "";
   try {
@@ -521,7 +533,7 @@ function ariMessageOf(body: string, statusText: string): string {
   return statusText;
 }
 
-async function readJson(response: BufferedResponseLike, operation: string) {
+async function readJson(response: Response, operation: string) {
   return parseJsonBody(await response.text(), operation);
 }
 
@@ -538,7 +550,7 @@ function parseJsonBody(text: string, operation: string): unknown {
 }
 
 async function readBytes(
-  response: BufferedResponseLike,
+  response: Response,
 ): Promise<AriBytesResponse> {
   const bytes = await response.bytes();
   return {
@@ -554,7 +566,7 @@ class RestClient implements AriRestClient {
   readonly #fetch: (
     input: string,
     init: RequestInit,
-  ) => Promise<BufferedResponseLike>;
+  ) => Promise<Response>;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #jsonHeaders: Readonly<Record<string, string>>;
   readonly #bytesHeaders: Readonly<Record<string, string>>;
@@ -563,6 +575,9 @@ class RestClient implements AriRestClient {
   #httpClient: Deno.HttpClient | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #ws: RestOverWebSocket | undefined;
+  readonly #httpLimit: number;
+  #httpActive = 0;
+  #httpWaiters: (() => void)[] = [];
   readonly #closedPromise: Promise<Error | undefined>;
   readonly #resolveClosed: (value: Error | undefined) => void;
   #closing = false;
@@ -578,6 +593,7 @@ class RestClient implements AriRestClient {
       fetch: fetchImpl,
       caCerts,
       webSocketRequests,
+      httpConcurrency = DEFAULT_HTTP_CONCURRENCY,
       signal,
     } = options;
     if (typeof url !== "string") {
@@ -612,22 +628,25 @@ class RestClient implements AriRestClient {
       );
     }
     validateTimeout(timeout, "timeout");
+    if (!Number.isSafeInteger(httpConcurrency) || httpConcurrency < 1) {
+      throw new RangeError(
+        `Cannot create ARI client: httpConcurrency must be a positive integer, got ${httpConcurrency}`,
+      );
+    }
+    this.#httpLimit = httpConcurrency;
     const httpClient = createCaHttpClient(caCerts, "caCerts");
     this.#httpClient = httpClient;
     this.#base = parsed.href.replace(/\/+$/, "");
     this.#timeout = timeout;
     const baseFetch: FetchLike = fetchImpl ??
       ((input, init) => fetch(input, init));
-    const buffered = (fetchImpl as Partial<Http1Fetch> | undefined)?.buffered;
-    this.#fetch = httpClient === undefined
-      ? (typeof buffered === "function" ? buffered : baseFetch)
-      : (input, init) => {
-        const withClient: RequestInit & { client: Deno.HttpClient } = {
-          ...init,
-          client: httpClient,
-        };
-        return baseFetch(input, withClient);
+    this.#fetch = httpClient === undefined ? baseFetch : (input, init) => {
+      const withClient: RequestInit & { client: Deno.HttpClient } = {
+        ...init,
+        client: httpClient,
       };
+      return baseFetch(input, withClient);
+    };
     const headers: Record<string, string> = { accept: "application/json" };
     if (username !== undefined) {
       headers.authorization = basicAuth(username, password);
@@ -826,10 +845,16 @@ class RestClient implements AriRestClient {
       signal,
     };
     if (bodyText !== undefined) init.body = bodyText;
-    let response: BufferedResponseLike;
+    try {
+      await this.#acquireHttp(signal);
+    } catch (cause) {
+      throw this.#failure(signal, cause, method, path, timeout);
+    }
+    let response: Response;
     try {
       response = await this.#fetch(url, init);
     } catch (cause) {
+      this.#releaseHttp();
       throw this.#failure(signal, cause, method, path, timeout);
     }
     try {
@@ -857,7 +882,38 @@ class RestClient implements AriRestClient {
         throw cause;
       }
       throw this.#failure(signal, cause, method, path, timeout);
+    } finally {
+      this.#releaseHttp();
     }
+  }
+
+  /** Waits for one of the `httpConcurrency` slots (rejects when `signal` aborts). */
+  #acquireHttp(signal: AbortSignal): Promise<void> {
+    if (this.#httpActive < this.#httpLimit) {
+      this.#httpActive++;
+      return Promise.resolve();
+    }
+    signal.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.#httpWaiters.indexOf(waiter);
+        if (i >= 0) this.#httpWaiters.splice(i, 1);
+        reject(signal.reason);
+      };
+      const waiter = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#httpWaiters.push(waiter);
+    });
+  }
+
+  /** Hands the slot to the next waiting call, or frees it. */
+  #releaseHttp(): void {
+    const next = this.#httpWaiters.shift();
+    if (next !== undefined) next();
+    else this.#httpActive--;
   }
 
   #failure(

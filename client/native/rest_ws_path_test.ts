@@ -281,3 +281,37 @@ Deno.test("AriRestClient over the WebSocket times out and closes like over HTTP"
     table.close();
   }
 });
+
+Deno.test("AriRestClient keeps at most httpConcurrency HTTP calls in flight, the rest wait in order", async () => {
+  const started: string[] = [];
+  const release: (() => void)[] = [];
+  await using ari = createAriRestClient({
+    url: "http://ari.invalid/ari",
+    httpConcurrency: 2,
+    fetch: (url) => {
+      started.push(url.slice(url.lastIndexOf("/") + 1));
+      const { promise, resolve } = Promise.withResolvers<Response>();
+      release.push(() => resolve(Response.json({})));
+      return promise;
+    },
+  });
+  const calls = ["a", "b", "c", "d"].map((name) =>
+    ari.request("GET", `/${name}`)
+  );
+  const late = ari.request("GET", "/late", { timeout: 5 });
+  await assert.rejects(late, TimeoutError);
+  assert.deepEqual(started, ["a", "b"]);
+  release.shift()!();
+  await calls[0];
+  assert.deepEqual(started, ["a", "b", "c"]);
+  release.shift()!();
+  await calls[1];
+  assert.deepEqual(started, ["a", "b", "c", "d"]);
+  for (const next of release.splice(0)) next();
+  for (const call of calls) assert.deepEqual(await call, {});
+  assert.deepEqual(started, ["a", "b", "c", "d"]);
+  assert.throws(
+    () => createAriRestClient({ url: "http://x/ari", httpConcurrency: 0 }),
+    RangeError,
+  );
+});
