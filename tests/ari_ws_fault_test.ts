@@ -17,7 +17,10 @@ import {
   type AriRequestTransport,
   createRestOverWebSocket,
 } from "../client/native/rest_over_ws.ts";
-import { startAsterisk, waitFor } from "./harness/mod.ts";
+import { startAsterisk, startNats, waitFor } from "./harness/mod.ts";
+import { connect } from "@nats-io/transport-node";
+import { startProxy } from "../lib/server.ts";
+import { proxyOptions, request } from "./_server_util.ts";
 
 /**
  * A loopback TCP relay to `port`. `hold()` keeps the replies (upstream →
@@ -200,3 +203,79 @@ for (const mode of ["auto", "websocket"] as const) {
     }
   });
 }
+
+Deno.test("startProxy() over the WebSocket: a dropped socket answers in-flight writes with an error at once and retries reads", async () => {
+  const app = `wf${crypto.randomUUID().slice(0, 6)}`;
+  await using nats = await startNats();
+  await using asterisk = await startAsterisk({ allowExternal: false });
+  const relay = startRelay(asterisk.port);
+  const options = proxyOptions(asterisk, nats.url, { requestTimeout: 120_000 });
+  options.ari = {
+    ...options.ari,
+    application: app,
+    websocketUrl: `ws://127.0.0.1:${relay.port}/ari/events`,
+    transport: "websocket",
+  };
+  const http = createAriRestClient({
+    url: asterisk.httpUrl,
+    username: asterisk.username,
+    password: asterisk.password,
+  });
+  const proxy = await startProxy(options);
+  const nc = await connect({ servers: nats.url });
+  try {
+    const node = proxy.node()!;
+    const run = crypto.randomUUID().slice(0, 8);
+    relay.hold();
+    const reads = Array.from(
+      { length: 4 },
+      () =>
+        request(nc, `ari.data.${app}.${node}`, {
+          kind: "AsteriskInfo",
+          key: { kind: "", id: "", node, app },
+        }, 60_000),
+    );
+    const writes = Array.from(
+      { length: 4 },
+      (_, i) =>
+        request(nc, `ari.command.${app}.${node}`, {
+          kind: "AsteriskVariableSet",
+          key: { kind: "variable", id: `PFAULT_${run}_${i}`, node, app },
+          asterisk_variable_set: { value: "1" },
+        }, 60_000),
+    );
+    for (const p of [...reads, ...writes]) p.catch(() => {});
+    await waitFor(() => proxy.stats().requests.active === 8, {
+      timeout: 20_000,
+      message: "8 requests executing in the proxy",
+    });
+    await waitFor(async () => {
+      const values = await Promise.all(
+        writes.map((_, i) =>
+          http.request("GET", "/asterisk/variable", {
+            query: { variable: `PFAULT_${run}_${i}` },
+          })
+        ),
+      );
+      return values.every((v) => (v as { value?: string }).value === "1");
+    }, { timeout: 20_000, message: "the writes carried out by Asterisk" });
+    relay.cut();
+    for (const write of writes) {
+      const reply = await write;
+      assert.match(String(reply.error), /in flight/);
+    }
+    for (const read of reads) {
+      const reply = await read;
+      assert.equal(reply.error, "", JSON.stringify(reply));
+    }
+    await waitFor(() => proxy.isAriConnected(), {
+      timeout: 20_000,
+      message: "the proxy reconnected",
+    });
+  } finally {
+    await nc.close();
+    await proxy.close();
+    await http.close();
+    await relay.close();
+  }
+});
