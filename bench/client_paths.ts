@@ -147,14 +147,15 @@ export async function createProxyApi(
   natsUrl: string,
   app: string,
   node: string,
-  name = "proxy",
+  path: { name: string; prefix: string } = { name: "proxy", prefix: "ari." },
 ): Promise<BenchApi> {
   const client = await connect({
     servers: natsUrl,
     application: app,
     timeout: 10_000,
+    prefix: path.prefix,
   });
-  return createClientApi({ name, client, app, node });
+  return createClientApi({ name: path.name, client, app, node });
 }
 
 /**

@@ -10,7 +10,7 @@
 import { connect } from "@nats-io/transport-node";
 import { type BenchApi, createAriApi, createWireApi } from "./api.ts";
 import { createNativeApi, createProxyApi } from "./client_paths.ts";
-import type { Stack } from "./env.ts";
+import { PREFIX_HTTP, type Stack } from "./env.ts";
 
 /**
  * Path names, in the order tables show them. `native` and `proxy` send ARI
@@ -102,7 +102,7 @@ export async function openPaths(
               natsUrl,
               stack.appHttp,
               stack.node,
-              "proxy_http",
+              { name: "proxy_http", prefix: PREFIX_HTTP },
             ),
           );
           break;

@@ -327,6 +327,8 @@ export interface ProxyChildOptions {
   denoFlags?: string[];
   /** `--ari.transport` (`ARI_TRANSPORT`); unset: the proxy's default. */
   ariTransport?: "auto" | "websocket" | "http";
+  /** `--prefix` (`ARI_PROXY_PREFIX`); unset: the proxy's default (`ari.`). */
+  prefix?: string;
 }
 
 /** `deno run` flags of the proxy when `deno.json` has no usable `start` task. */
@@ -402,6 +404,9 @@ export function spawnProxy(options: ProxyChildOptions): Child {
       ...(options.ariTransport === undefined
         ? {}
         : { ARI_TRANSPORT: options.ariTransport }),
+      ...(options.prefix === undefined
+        ? {}
+        : { ARI_PROXY_PREFIX: options.prefix }),
     },
   });
 }
