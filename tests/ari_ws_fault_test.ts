@@ -5,6 +5,8 @@
  * (never hang until their timeout); reads are sent again within their
  * deadline (over HTTP in `"auto"` mode, on the next socket in `"websocket"`
  * mode); the stream reconnects and requests flow over the WebSocket again.
+ * Also: a proxy that must use the WebSocket refuses to start against an ARI
+ * that does not answer there.
  *
  * @module
  */
@@ -21,6 +23,7 @@ import { startAsterisk, startNats, waitFor } from "./harness/mod.ts";
 import { connect } from "@nats-io/transport-node";
 import { startProxy } from "../lib/server.ts";
 import { proxyOptions, request } from "./_server_util.ts";
+import { startFakeAri } from "../client/native/testdata/fake_ari.ts";
 
 /**
  * A loopback TCP relay to `port`. `hold()` keeps the replies (upstream →
@@ -277,5 +280,40 @@ Deno.test("startProxy() over the WebSocket: a dropped socket answers in-flight w
     await proxy.close();
     await http.close();
     await relay.close();
+  }
+});
+
+Deno.test("startProxy() with ari.transport websocket fails to start when Asterisk does not answer RESTRequest, auto falls back to HTTP", async () => {
+  await using nats = await startNats();
+  await using ari = startFakeAri({ entityId: "02:00:00:00:17:01" });
+  const options = (transport: "auto" | "websocket") => ({
+    ari: {
+      application: "fakeapp",
+      username: "u",
+      password: "p",
+      httpUrl: ari.url,
+      websocketUrl: ari.url.replace("http:", "ws:") + "/events",
+      transport,
+    },
+    nats: { servers: [nats.url] },
+  });
+  await assert.rejects(
+    startProxy(options("websocket")),
+    /did not answer a RESTRequest message/,
+  );
+  const proxy = await startProxy(options("auto"));
+  const nc = await connect({ servers: nats.url });
+  try {
+    const before = ari.calls.length;
+    const reply = await request(
+      nc,
+      `ari.data.fakeapp.02:00:00:00:17:01`,
+      { kind: "AsteriskInfo", key: {} },
+    );
+    assert.equal(reply.error, "", JSON.stringify(reply));
+    assert.equal(ari.calls.length, before + 1, "the request went over HTTP");
+  } finally {
+    await nc.close();
+    await proxy.close();
   }
 });
