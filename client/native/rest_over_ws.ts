@@ -539,7 +539,7 @@ function encodeRequest(
 
 /**
  * Creates the table that carries ARI requests over the events WebSocket.
- * Pass it to `createAriRestClient({ webSocket })` and to
+ * Pass it to `createAriRestClient({ webSocketRequests })` and to
  * `openAriEventStream({ requests })`.
  *
  * @param options Mode and probe timeout.
