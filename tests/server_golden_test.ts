@@ -286,159 +286,162 @@ function eventMentions(m: { json: unknown }, type: string, id: string) {
   return false;
 }
 
-for (const ariTransport of ["websocket", "http"] as const) {
-  Deno.test(`startProxy() answers every golden request like Go ari-proxy v5 (ARI over ${ariTransport})`, async () => {
-    const records = await loadGolden();
-    const app = `gl${crypto.randomUUID().slice(0, 6)}`;
-    await using stack = await startStack({ asterisk: { app }, ariTransport });
-    const { nc, node, ast, proxy } = stack;
-    using events = new Collector(nc, `ari.event.${app}.${node}`);
-    const logDir = `${ast.dir}/log/`;
-    const adapt = (text: string) =>
-      adaptBody(text, app, node).replaceAll("/var/log/asterisk/", logDir);
+/** Replays the golden corpus through a proxy whose ARI path is `ariTransport`. */
+async function replayGolden(ariTransport: "websocket" | "http"): Promise<void> {
+  const records = await loadGolden();
+  const app = `gl${crypto.randomUUID().slice(0, 6)}`;
+  await using stack = await startStack({ asterisk: { app }, ariTransport });
+  const { nc, node, ast, proxy } = stack;
+  using events = new Collector(nc, `ari.event.${app}.${node}`);
+  const logDir = `${ast.dir}/log/`;
+  const adapt = (text: string) =>
+    adaptBody(text, app, node).replaceAll("/var/log/asterisk/", logDir);
 
-    // Start from the capture's module state.
-    for (const module of PRELOADED) {
-      const status = await ari(ast, "DELETE", `/asterisk/modules/${module}`);
-      assert.ok(
-        status === 204 || status === 404,
-        `unload ${module}: ${status}`,
-      );
+  // Start from the capture's module state.
+  for (const module of PRELOADED) {
+    const status = await ari(ast, "DELETE", `/asterisk/modules/${module}`);
+    assert.ok(status === 204 || status === 404, `unload ${module}: ${status}`);
+  }
+
+  const waitEvent = (type: string, id: string, timeout = 8_000) =>
+    events.waitFor(
+      (ms) => ms.some((m) => eventMentions(m, type, id)),
+      timeout,
+      `${type} ${id}`,
+    );
+
+  /** Waits the scenario's Go client did implicitly (it awaited events). */
+  const before: Record<string, () => Promise<void>> = {
+    // The recording starts only after the queued playbacks finished.
+    "ChannelRecord": async () => {
+      for (const pb of ["golden-pb-chan-1", "golden-pb-chan-2"]) {
+        await waitEvent("PlaybackFinished", pb, 15_000);
+      }
+      // The unplayable media starts and fails without PlaybackFinished.
+      await waitEvent("PlaybackStarted", "golden-pb-bad", 15_000);
+    },
+  };
+
+  const kindsSent = new Set<string>();
+  const problems: string[] = [];
+  const deviations: string[] = [];
+  let replies = 0;
+  const t0 = performance.now();
+  for (const rec of records) {
+    await before[rec.step]?.();
+    const subject = adaptSubject(rec.subject, app, node);
+    const body = adapt(rec.request_raw);
+    try {
+      const parsed = JSON.parse(body);
+      const kind = parsed.kind ?? parsed.Kind;
+      if (typeof kind === "string") kindsSent.add(kind);
+    } catch {
+      // Invalid JSON on purpose.
     }
-
-    const waitEvent = (type: string, id: string, timeout = 8_000) =>
-      events.waitFor(
-        (ms) => ms.some((m) => eventMentions(m, type, id)),
-        timeout,
-        `${type} ${id}`,
-      );
-
-    /** Waits the scenario's Go client did implicitly (it awaited events). */
-    const before: Record<string, () => Promise<void>> = {
-      // The recording starts only after the queued playbacks finished.
-      "ChannelRecord": async () => {
-        for (const pb of ["golden-pb-chan-1", "golden-pb-chan-2"]) {
-          await waitEvent("PlaybackFinished", pb, 15_000);
-        }
-        // The unplayable media starts and fails without PlaybackFinished.
-        await waitEvent("PlaybackStarted", "golden-pb-bad", 15_000);
-      },
-    };
-
-    const kindsSent = new Set<string>();
-    const problems: string[] = [];
-    const deviations: string[] = [];
-    let replies = 0;
-    const t0 = performance.now();
-    for (const rec of records) {
-      await before[rec.step]?.();
-      const subject = adaptSubject(rec.subject, app, node);
-      const body = adapt(rec.request_raw);
+    const goRaw = rec.responses_raw?.[0];
+    const got = await rawRequest(nc, subject, body, {
+      timeout: goRaw === undefined ? 1_000 : 10_000,
+      settle: 30,
+    });
+    replies += got.texts.length;
+    const label = `#${rec.seq} ${rec.step}`;
+    if (got.texts.length > 1) {
+      problems.push(`${label}: ${got.texts.length} replies`);
+      continue;
+    }
+    const deviation = DEVIATIONS[rec.step];
+    if (deviation !== undefined) {
       try {
-        const parsed = JSON.parse(body);
-        const kind = parsed.kind ?? parsed.Kind;
-        if (typeof kind === "string") kindsSent.add(kind);
-      } catch {
-        // Invalid JSON on purpose.
-      }
-      const goRaw = rec.responses_raw?.[0];
-      const got = await rawRequest(nc, subject, body, {
-        timeout: goRaw === undefined ? 1_000 : 10_000,
-        settle: 30,
-      });
-      replies += got.texts.length;
-      const label = `#${rec.seq} ${rec.step}`;
-      if (got.texts.length > 1) {
-        problems.push(`${label}: ${got.texts.length} replies`);
-        continue;
-      }
-      const deviation = DEVIATIONS[rec.step];
-      if (deviation !== undefined) {
-        try {
-          deviation.check(got.json, goRaw);
-          deviations.push(`${label}: ${deviation.reason}`);
-        } catch (error) {
-          problems.push(
-            `${label}: ${(error as Error).message}; ours ${got.texts[0]}`,
-          );
-        }
-        continue;
-      }
-      if (goRaw === undefined) {
-        problems.push(`${label}: Go sent no reply and no deviation is listed`);
-        continue;
-      }
-      if (got.texts.length === 0) {
-        problems.push(`${label}: no reply (Go: ${goRaw.slice(0, 120)})`);
-        continue;
-      }
-      const go = JSON.parse(adapt(goRaw)) as Json;
-      const ours = got.json[0]!;
-      const diff = [...shapeDiff(go, ours), ...valueDiff(go, ours, app)];
-      if (diff.length > 0) {
+        deviation.check(got.json, goRaw);
+        deviations.push(`${label}: ${deviation.reason}`);
+      } catch (error) {
         problems.push(
-          `${label}: ${diff.join("; ")}\n    ours: ${
-            got.texts[0]!.slice(0, 240)
-          }`,
+          `${label}: ${(error as Error).message}; ours ${got.texts[0]}`,
         );
       }
-      // What the Go scenario waited for before its next step.
-      if (ours.error === "") {
-        const key = ours.key as Json | undefined;
-        if (rec.kind === "ChannelRecord" || rec.kind === "BridgeRecord") {
-          await waitEvent("RecordingStarted", String(key?.id));
-        }
-        if (
-          rec.kind === "ChannelOriginate" &&
-          /"app":/.test(body) && key?.id !== undefined
-        ) {
-          // The Go client's next steps ran after the channel entered Stasis.
-          await waitEvent("StasisStart", String(key.id), 15_000);
-        }
-        if (rec.kind === "RecordingLiveStop") {
-          await waitEvent("RecordingFinished", String(JSON.parse(body).key.id));
-        }
-        if (rec.kind === "ChannelHangup") {
-          const id = String(JSON.parse(body).key.id);
-          await events.waitFor(
-            (ms) =>
-              ms.some((m) =>
-                eventMentions(m, "ChannelDestroyed", id) ||
-                eventMentions(m, "StasisEnd", id)
-              ),
-            8_000,
-            `end of ${id}`,
-          );
-        }
-        if (rec.step === "tone.ChannelVariableSet") {
-          // An event type unknown to Go (it crashed on it): published as is.
-          await waitEvent("ChannelToneDetected", "golden-tone-chan");
-        }
+      continue;
+    }
+    if (goRaw === undefined) {
+      problems.push(`${label}: Go sent no reply and no deviation is listed`);
+      continue;
+    }
+    if (got.texts.length === 0) {
+      problems.push(`${label}: no reply (Go: ${goRaw.slice(0, 120)})`);
+      continue;
+    }
+    const go = JSON.parse(adapt(goRaw)) as Json;
+    const ours = got.json[0]!;
+    const diff = [...shapeDiff(go, ours), ...valueDiff(go, ours, app)];
+    if (diff.length > 0) {
+      problems.push(
+        `${label}: ${diff.join("; ")}\n    ours: ${
+          got.texts[0]!.slice(0, 240)
+        }`,
+      );
+    }
+    // What the Go scenario waited for before its next step.
+    if (ours.error === "") {
+      const key = ours.key as Json | undefined;
+      if (rec.kind === "ChannelRecord" || rec.kind === "BridgeRecord") {
+        await waitEvent("RecordingStarted", String(key?.id));
       }
-      if (rec.step === "astcrash.AsteriskConfigUpdate") {
-        // This request crashes Asterisk 22.10.1; emulate if it did not.
-        try {
-          await until(() => !proxy.isAriConnected(), 5_000, "ARI down");
-        } catch {
-          await ast.kill();
-          await until(() => !proxy.isAriConnected(), 10_000, "ARI down");
-        }
+      if (
+        rec.kind === "ChannelOriginate" &&
+        /"app":/.test(body) && key?.id !== undefined
+      ) {
+        // The Go client's next steps ran after the channel entered Stasis.
+        await waitEvent("StasisStart", String(key.id), 15_000);
+      }
+      if (rec.kind === "RecordingLiveStop") {
+        await waitEvent("RecordingFinished", String(JSON.parse(body).key.id));
+      }
+      if (rec.kind === "ChannelHangup") {
+        const id = String(JSON.parse(body).key.id);
+        await events.waitFor(
+          (ms) =>
+            ms.some((m) =>
+              eventMentions(m, "ChannelDestroyed", id) ||
+              eventMentions(m, "StasisEnd", id)
+            ),
+          8_000,
+          `end of ${id}`,
+        );
+      }
+      if (rec.step === "tone.ChannelVariableSet") {
+        // An event type unknown to Go (it crashed on it): published as is.
+        await waitEvent("ChannelToneDetected", "golden-tone-chan");
       }
     }
-    const ms = Math.round(performance.now() - t0);
-    // deno-lint-ignore no-console -- test report
-    console.log(
-      `replayed ${records.length} golden requests in ${ms} ms; ${deviations.length} deliberate deviations:\n  ${
-        deviations.join("\n  ")
-      }`,
-    );
-    assert.deepEqual(problems, [], problems.join("\n"));
-    assert.ok(!proxy.isAriConnected(), "Asterisk crashed at the end");
-    assert.equal(proxy.stats().requests.answered, replies);
-    assert.equal(proxy.isClosed(), false);
+    if (rec.step === "astcrash.AsteriskConfigUpdate") {
+      // This request crashes Asterisk 22.10.1; emulate if it did not.
+      try {
+        await until(() => !proxy.isAriConnected(), 5_000, "ARI down");
+      } catch {
+        await ast.kill();
+        await until(() => !proxy.isAriConnected(), 10_000, "ARI down");
+      }
+    }
+  }
+  const ms = Math.round(performance.now() - t0);
+  // deno-lint-ignore no-console -- test report
+  console.log(
+    `replayed ${records.length} golden requests in ${ms} ms; ${deviations.length} deliberate deviations:\n  ${
+      deviations.join("\n  ")
+    }`,
+  );
+  assert.deepEqual(problems, [], problems.join("\n"));
+  assert.ok(!proxy.isAriConnected(), "Asterisk crashed at the end");
+  assert.equal(proxy.stats().requests.answered, replies);
+  assert.equal(proxy.isClosed(), false);
 
-    // Every kind of kinds.tsv went through the server end to end.
-    const missing = (await goKinds()).filter((k) => !kindsSent.has(k));
-    assert.deepEqual(missing, []);
-  });
+  // Every kind of kinds.tsv went through the server end to end.
+  const missing = (await goKinds()).filter((k) => !kindsSent.has(k));
+  assert.deepEqual(missing, []);
+}
+
+for (const ariTransport of ["websocket", "http"] as const) {
+  Deno.test(
+    `startProxy() answers every golden request like Go ari-proxy v5 (ARI over ${ariTransport})`,
+    () => replayGolden(ariTransport),
+  );
 }
