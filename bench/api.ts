@@ -75,6 +75,9 @@ export class EventWaiters {
       clearTimeout(timer);
       resolve();
     });
+    // The caller may fail before awaiting it (e.g. the originate it waits
+    // for failed); its timeout must not become an unhandled rejection.
+    promise.catch(() => {});
     return promise;
   }
 

@@ -9,7 +9,12 @@
  */
 
 import type { NatsConnection } from "@nats-io/transport-node";
-import { type AriClient, connect, connectNative } from "../client/mod.ts";
+import {
+  type AriClient,
+  type AriRequestTransport,
+  connect,
+  connectNative,
+} from "../client/mod.ts";
 import type { Key } from "../client/protocol/types.ts";
 import { type AriTarget, type BenchApi, EventWaiters } from "./api.ts";
 
@@ -109,6 +114,10 @@ export async function createNativeApi(
   ari: AriTarget,
   app: string,
   node: string,
+  path: { name: string; ariTransport: AriRequestTransport } = {
+    name: "native",
+    ariTransport: "websocket",
+  },
 ): Promise<BenchApi> {
   const client = await connectNative({
     url: ari.httpUrl,
@@ -116,8 +125,9 @@ export async function createNativeApi(
     username: ari.username,
     password: ari.password,
     application: app,
+    ariTransport: path.ariTransport,
   });
-  return createClientApi({ name: "native", client, app, node });
+  return createClientApi({ name: path.name, client, app, node });
 }
 
 /**
@@ -137,13 +147,15 @@ export async function createProxyApi(
   natsUrl: string,
   app: string,
   node: string,
+  path: { name: string; prefix: string } = { name: "proxy", prefix: "ari." },
 ): Promise<BenchApi> {
   const client = await connect({
     servers: natsUrl,
     application: app,
     timeout: 10_000,
+    prefix: path.prefix,
   });
-  return createClientApi({ name: "proxy", client, app, node });
+  return createClientApi({ name: path.name, client, app, node });
 }
 
 /**

@@ -116,6 +116,9 @@ export async function startBenchAsterisk(
 /** The subject prefix the proxy uses by default. */
 export const PREFIX = "ari.";
 
+/** The subject prefix of the stack's second (HTTP) proxy. */
+export const PREFIX_HTTP = "arihttp.";
+
 /** Options for {@linkcode startProxyChild}. */
 export interface ProxyChildStart {
   /** NATS connection used to wait for the proxy's announcement. */
@@ -132,6 +135,14 @@ export interface ProxyChildStart {
   denoFlags?: string[];
   /** Extra environment for the proxy (e.g. `HTTP_LISTEN`). */
   env?: Record<string, string>;
+  /** The proxy's `--ari.transport`; unset: its default (`auto`). */
+  ariTransport?: "auto" | "websocket" | "http";
+  /**
+   * The proxy's subject prefix.
+   *
+   * @default {"ari."}
+   */
+  prefix?: string;
   /**
    * Readiness deadline, ms.
    *
@@ -157,10 +168,18 @@ export interface ProxyChildStart {
 export async function startProxyChild(
   options: ProxyChildStart,
 ): Promise<Child> {
-  const { nc, natsUrl, ari, app, node, denoFlags = [], timeoutMs = 60_000 } =
-    options;
+  const {
+    nc,
+    natsUrl,
+    ari,
+    app,
+    node,
+    denoFlags = [],
+    timeoutMs = 60_000,
+    prefix = PREFIX,
+  } = options;
   const announced = Promise.withResolvers<void>();
-  const sub = nc.subscribe(`${PREFIX}announce`, {
+  const sub = nc.subscribe(`${prefix}announce`, {
     callback: (_error, msg) => {
       try {
         const a = JSON.parse(msg.string()) as Record<string, string>;
@@ -181,15 +200,19 @@ export async function startProxyChild(
     natsUrl,
     denoFlags,
     ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.ariTransport === undefined
+      ? {}
+      : { ariTransport: options.ariTransport }),
+    ...(prefix === PREFIX ? {} : { prefix }),
   });
-  const pinger = setInterval(() => nc.publish(`${PREFIX}ping`, "{}"), 250);
+  const pinger = setInterval(() => nc.publish(`${prefix}ping`, "{}"), 250);
   const ready = (async () => {
     await announced.promise;
     for (let attempt = 0;; attempt++) {
       try {
         await wireRequest(
           nc,
-          `${PREFIX}data.${app}.${node}`,
+          `${prefix}data.${app}.${node}`,
           { kind: "AsteriskInfo", key: {} },
           2_000,
         );
@@ -219,10 +242,19 @@ export interface Stack extends AsyncDisposable {
   asterisk: AsteriskInstance;
   /** ARI location and credentials. */
   ari: AriTarget;
-  /** The proxy process. */
+  /** The proxy process (ARI requests over the WebSocket: `--ari.transport websocket`). */
   proxy: Child;
   /** The proxy's application. */
   app: string;
+  /**
+   * A second proxy on the same Asterisk with ARI requests over HTTP
+   * (`--ari.transport http`), for the websocket-vs-http columns. It serves
+   * its own subject prefix ({@linkcode PREFIX_HTTP}), so the two proxies are
+   * two clusters and a broadcast (a list) reaches one of them.
+   */
+  proxyHttp: Child;
+  /** The second proxy's application (`<app>_http`). */
+  appHttp: string;
   /** The node id (Asterisk entity id). */
   node: string;
   /** Ends everything (proxy, Asterisk, NATS). */
@@ -277,6 +309,20 @@ export async function startStack(options?: StackOptions): Promise<Stack> {
         app,
         node: asterisk.entityId,
         denoFlags: proxyFlags,
+        ariTransport: "websocket",
+      }),
+    );
+    const appHttp = `${app}_http`;
+    const proxyHttp = stack.use(
+      await startProxyChild({
+        nc,
+        natsUrl: nats.url,
+        ari,
+        app: appHttp,
+        node: asterisk.entityId,
+        denoFlags: proxyFlags,
+        ariTransport: "http",
+        prefix: PREFIX_HTTP,
       }),
     );
     const moved = stack.move();
@@ -287,6 +333,8 @@ export async function startStack(options?: StackOptions): Promise<Stack> {
       ari,
       proxy,
       app,
+      proxyHttp,
+      appHttp,
       node: asterisk.entityId,
       close: () => moved.disposeAsync(),
       [Symbol.asyncDispose]: () => moved.disposeAsync(),

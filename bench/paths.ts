@@ -10,10 +10,23 @@
 import { connect } from "@nats-io/transport-node";
 import { type BenchApi, createAriApi, createWireApi } from "./api.ts";
 import { createNativeApi, createProxyApi } from "./client_paths.ts";
-import type { Stack } from "./env.ts";
+import { PREFIX_HTTP, type Stack } from "./env.ts";
 
-/** Path names, in the order tables show them. */
-export const PATH_NAMES = ["ari", "native", "wire", "proxy"] as const;
+/**
+ * Path names, in the order tables show them. `native` and `proxy` send ARI
+ * requests as `RESTRequest` messages on the events WebSocket
+ * (`ariTransport`/`--ari.transport websocket`); `native_http` and
+ * `proxy_http` are the same clients with ARI over HTTP (the second proxy of
+ * the stack).
+ */
+export const PATH_NAMES = [
+  "ari",
+  "native",
+  "native_http",
+  "wire",
+  "proxy",
+  "proxy_http",
+] as const;
 
 /** A path name. */
 export type PathName = (typeof PATH_NAMES)[number];
@@ -21,7 +34,10 @@ export type PathName = (typeof PATH_NAMES)[number];
 /** Which path each path is compared with: through the proxy vs direct. */
 export const COMPARISONS: readonly [PathName, PathName][] = [
   ["proxy", "native"],
+  ["proxy_http", "native_http"],
   ["wire", "ari"],
+  ["proxy", "proxy_http"],
+  ["native", "native_http"],
 ];
 
 /**
@@ -55,6 +71,16 @@ export async function openPaths(
             await createNativeApi(stack.ari, `${stack.app}_native`, stack.node),
           );
           break;
+        case "native_http":
+          paths.push(
+            await createNativeApi(
+              stack.ari,
+              `${stack.app}_native_http`,
+              stack.node,
+              { name: "native_http", ariTransport: "http" },
+            ),
+          );
+          break;
         case "wire": {
           const nc = await connect({ servers: natsUrl });
           const wire = createWireApi({ nc, app: stack.app, node: stack.node });
@@ -69,6 +95,16 @@ export async function openPaths(
         }
         case "proxy":
           paths.push(await createProxyApi(natsUrl, stack.app, stack.node));
+          break;
+        case "proxy_http":
+          paths.push(
+            await createProxyApi(
+              natsUrl,
+              stack.appHttp,
+              stack.node,
+              { name: "proxy_http", prefix: PREFIX_HTTP },
+            ),
+          );
           break;
       }
     }

@@ -327,6 +327,10 @@ export interface ProxyChildOptions {
   denoFlags?: string[];
   /** Extra environment, e.g. `HTTP_LISTEN`. */
   env?: Record<string, string>;
+  /** `--ari.transport` (`ARI_TRANSPORT`); unset: the proxy's default. */
+  ariTransport?: "auto" | "websocket" | "http";
+  /** `--prefix` (`ARI_PROXY_PREFIX`); unset: the proxy's default (`ari.`). */
+  prefix?: string;
 }
 
 /** `deno run` flags of the proxy when `deno.json` has no usable `start` task. */
@@ -400,6 +404,12 @@ export function spawnProxy(options: ProxyChildOptions): Child {
       ARI_WEBSOCKET_URL: options.wsUrl,
       MESSAGEBUS_URL: options.natsUrl,
       ...options.env,
+      ...(options.ariTransport === undefined
+        ? {}
+        : { ARI_TRANSPORT: options.ariTransport }),
+      ...(options.prefix === undefined
+        ? {}
+        : { ARI_PROXY_PREFIX: options.prefix }),
     },
   });
 }

@@ -24,6 +24,7 @@ import denoConfig from "../deno.json" with { type: "json" };
 import { BenchContext, type BenchOptions } from "./context.ts";
 import { proxyRunFlags, REPO_ROOT } from "./proc.ts";
 import type { Scenario, ScenarioOutput } from "./scenario.ts";
+import { ariPaths } from "./scenarios/ari_paths.ts";
 import { callControl } from "./scenarios/call_control.ts";
 import { clusterList } from "./scenarios/cluster_list.ts";
 import { eventsAsterisk, eventsFake } from "./scenarios/event_throughput.ts";
@@ -42,6 +43,7 @@ export const SCENARIOS: readonly Scenario[] = [
   clusterList,
   resources,
   metricsOverhead,
+  ariPaths,
 ];
 
 /** Version of the result file layout. */

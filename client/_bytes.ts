@@ -1,6 +1,5 @@
 /**
- * Byte helpers shared by the socket clients (`native/http1_fetch.ts`,
- * `nats/deno_socket.ts`).
+ * Byte helpers of the NATS socket client (`nats/deno_socket.ts`).
  *
  * @module
  */

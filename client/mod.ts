@@ -272,6 +272,14 @@ export type {
 } from "./native/transport.ts";
 export type { FetchLike } from "./native/rest.ts";
 export type {
+  AriRequestTransport,
+  RequestLink,
+  RequestSocket,
+  RestOverWebSocket,
+  WsRequestSupport,
+  WsRestResponse,
+} from "./native/rest_over_ws.ts";
+export type {
   AriEventObject,
   AriEventStreamOptions,
   ClosedStatus,

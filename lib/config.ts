@@ -47,6 +47,11 @@ export interface ProxyConfig {
     password: string;
     httpUrl: string;
     websocketUrl: string;
+    /**
+     * Path of ARI requests: `RESTRequest` messages on the events WebSocket,
+     * HTTP, or the WebSocket when Asterisk answers there (`auto`).
+     */
+    transport?: "auto" | "websocket" | "http";
   };
   /** NATS connection. */
   nats: {
@@ -149,6 +154,13 @@ const SETTINGS: readonly SettingSpec[] = [
     env: "ARI_WEBSOCKET_URL",
     help: "WebSocket URL of ARI events",
     defaultValue: DEFAULT_ARI_WEBSOCKET_URL,
+  },
+  {
+    key: "ari.transport",
+    env: "ARI_TRANSPORT",
+    help:
+      "Path of ARI requests: websocket (RESTRequest messages on the events WebSocket, Asterisk 22+), http, or auto (the WebSocket when Asterisk answers there)",
+    defaultValue: "auto",
   },
   {
     key: "messagebus.url",
@@ -490,6 +502,17 @@ export async function loadConfig(
     }
   }
 
+  const transport = setting("ari.transport") ?? "auto";
+  if (
+    transport !== "auto" && transport !== "websocket" && transport !== "http"
+  ) {
+    return {
+      type: "error",
+      message:
+        `Invalid --ari.transport "${transport}": expected websocket, http or auto`,
+    };
+  }
+
   // Kubernetes service discovery, as the Go proxy does.
   let natsSetting = setting("messagebus.url") ?? setting("nats.url");
   if (env.NATS_SERVICE_HOST) {
@@ -595,7 +618,14 @@ export async function loadConfig(
   if (ca || cert) nats.tls = tls;
 
   const config: ProxyConfig = {
-    ari: { application, username, password, httpUrl, websocketUrl },
+    ari: {
+      application,
+      username,
+      password,
+      httpUrl,
+      websocketUrl,
+      transport,
+    },
     nats,
     prefix,
     verbose: truthy(setting("verbose")),

@@ -67,6 +67,7 @@ Deno.test("loadConfig() reads the Go environment variable names", async () => {
     password: "secret",
     httpUrl: "http://pbx:8088/ari",
     websocketUrl: "ws://pbx:8088/ari/events",
+    transport: "auto",
   });
   assert.deepEqual(c.nats.servers, ["nats://a:4222", "nats://b:4222"]);
   assert.equal(c.verbose, true);
@@ -355,4 +356,25 @@ Deno.test("redactConfig() hides credentials in the ARI URLs too", async () => {
   const text = JSON.stringify(redactConfig(c));
   assert.equal(text.includes("urlpw"), false, text);
   assert.equal(text.includes("secret"), false, text);
+});
+
+Deno.test("loadConfig() reads --ari.transport and rejects unknown paths", async () => {
+  const flag = await config({
+    args: ["--ari.transport", "http"],
+    env: REQUIRED_ENV,
+  });
+  assert.equal(flag.ari.transport, "http");
+  const env = await config({
+    env: { ...REQUIRED_ENV, ARI_TRANSPORT: "websocket" },
+  });
+  assert.equal(env.ari.transport, "websocket");
+  const result = await load({
+    args: ["--ari.transport", "tcp"],
+    env: REQUIRED_ENV,
+  });
+  assert.equal(result.type, "error");
+  assert.match(
+    (result as { message: string }).message,
+    /--ari\.transport "tcp": expected websocket, http or auto/,
+  );
 });

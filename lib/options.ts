@@ -34,6 +34,16 @@ export interface ProxyAriOptions {
   httpUrl: string;
   /** ARI events URL, e.g. `ws://localhost:8088/ari/events` (`?app=` is added). */
   websocketUrl: string;
+  /**
+   * Path of ARI requests: `RESTRequest` messages on the events WebSocket
+   * (`"websocket"`; start-up fails when Asterisk does not answer there),
+   * HTTP (`"http"`), or the WebSocket when Asterisk answers there and HTTP
+   * otherwise (`"auto"`). Stored recordings' files and requests too large
+   * for one frame always use HTTP.
+   *
+   * @default {"auto"}
+   */
+  transport?: "auto" | "websocket" | "http";
 }
 
 /** TLS files for the NATS connection. */
@@ -288,6 +298,16 @@ export function validateProxyOptions(
   }
   nonEmpty(ari.httpUrl, "ari.httpUrl");
   nonEmpty(ari.websocketUrl, "ari.websocketUrl");
+  if (
+    ari.transport !== undefined && ari.transport !== "auto" &&
+    ari.transport !== "websocket" && ari.transport !== "http"
+  ) {
+    throw new TypeError(
+      `Cannot start proxy: ari.transport must be "auto", "websocket" or "http", got ${
+        JSON.stringify(ari.transport)
+      }`,
+    );
+  }
   const nats = options.nats;
   if (nats === null || typeof nats !== "object") {
     throw new TypeError("Cannot start proxy: nats options are required");

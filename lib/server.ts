@@ -40,13 +40,13 @@ import {
   type KindExecutor,
 } from "../client/native/executor.ts";
 import {
-  createHttp1Fetch,
-  type Http1Fetch,
-} from "../client/native/http1_fetch.ts";
-import {
   type AriRestClient,
   createAriRestClient,
 } from "../client/native/rest.ts";
+import {
+  createRestOverWebSocket,
+  type RestOverWebSocket,
+} from "../client/native/rest_over_ws.ts";
 import {
   type ProxyOptions,
   type ValidatedProxyOptions,
@@ -91,12 +91,6 @@ export type {
   ProxyNatsTlsOptions,
   ProxyOptions,
 } from "./options.ts";
-
-/**
- * Keep-alive connections the proxy opens to ARI at most; requests beyond
- * wait in order. Well under Asterisk's default HTTP session limit (100).
- */
-const ARI_MAX_CONNECTIONS = 32;
 
 /** A snapshot of the server state. */
 export interface ProxyStats {
@@ -168,7 +162,13 @@ class Proxy implements ProxyServer {
   readonly #router: SubjectRouter;
   readonly #pinger: DiscoveryPinger;
   readonly #rest: AriRestClient;
-  readonly #http: Http1Fetch;
+  /**
+   * Learns the node id before the WebSocket is open: `#rest`, except with
+   * `--ari.transport websocket` an HTTP-only client.
+   */
+  readonly #httpRest: AriRestClient;
+  /** ARI requests on the events WebSocket (unless `--ari.transport http`). */
+  readonly #requests: RestOverWebSocket | undefined;
   readonly #executors: KindExecutor[];
   #nc: NatsConnection | undefined;
   #stream: AriEventStream | undefined;
@@ -220,19 +220,31 @@ class Proxy implements ProxyServer {
         }
       },
     });
-    // ARI calls go over our own HTTP/1.1 keep-alive pool: inside NATS
-    // callbacks it costs about 100 µs less CPU per call than Deno's fetch
-    // (measured; see BENCHMARKS.md). It hands https: to fetch itself.
-    this.#http = createHttp1Fetch({ maxConnections: ARI_MAX_CONNECTIONS });
-    this.#rest = createAriRestClient({
+    // ARI calls go as RESTRequest messages on the events WebSocket when
+    // Asterisk answers there, else (and for files) over Deno's fetch, at
+    // most 32 at once (see BENCHMARKS.md for both).
+    const transport = opts.ari.transport ?? "auto";
+    this.#requests = transport === "http"
+      ? undefined
+      : createRestOverWebSocket({ mode: transport });
+    const restOptions = {
       url: opts.ari.httpUrl,
       username: opts.ari.username,
       password: opts.ari.password,
-      fetch: this.#http,
       ...(opts.requestTimeout === undefined
         ? {}
         : { timeout: opts.requestTimeout }),
-    });
+    };
+    // "auto" uses HTTP until a socket answered, so one client does both.
+    this.#rest = this.#requests === undefined
+      ? createAriRestClient(restOptions)
+      : createAriRestClient({
+        ...restOptions,
+        webSocketRequests: this.#requests,
+      });
+    this.#httpRest = transport === "websocket"
+      ? createAriRestClient(restOptions)
+      : this.#rest;
     this.#executors = this.#apps.map((application) =>
       createKindExecutor({
         rest: this.#rest,
@@ -309,6 +321,7 @@ class Proxy implements ProxyServer {
     );
     this.#stream = this.#createStream();
     await abortable(this.#stream.ready(), signal);
+    await this.#settleRequestPath(signal);
     this.#ariUp = this.#stream.isConnected();
     this.#everConnected = true;
     this.#subscribe();
@@ -463,8 +476,49 @@ class Proxy implements ProxyServer {
     }
   }
 
-  async #fetchNode(signal: AbortSignal): Promise<string> {
-    const info = await this.#rest.request("GET", "/asterisk/info", {
+  /**
+   * Says which path ARI requests take once the first socket answered the
+   * support probe (or its time ran out). With `--ari.transport websocket`
+   * start-up waits for it, and an Asterisk that does not answer there stops
+   * the start-up; with `auto` requests use HTTP meanwhile.
+   */
+  async #settleRequestPath(signal: AbortSignal): Promise<void> {
+    const requests = this.#requests;
+    if (requests === undefined) {
+      this.#ariLog.info("ARI requests go over HTTP (--ari.transport http)");
+      return;
+    }
+    const report = (support: string) => {
+      if (support === "supported") {
+        this.#ariLog.info(
+          "ARI requests go over the events WebSocket (RESTRequest messages)",
+        );
+      } else if (requests.mode === "auto" && !this.#closing) {
+        this.#ariLog.info(
+          "ARI requests go over HTTP: Asterisk did not answer a RESTRequest message on the events WebSocket",
+        );
+      }
+    };
+    if (requests.mode === "auto") {
+      requests.probed().then(report, () => {});
+      return;
+    }
+    const support = await abortable(requests.probed(), signal);
+    if (support !== "supported") {
+      throw new Error(
+        `Cannot send ARI requests over the WebSocket ${
+          redactUrl(this.#opts.ari.websocketUrl)
+        }: Asterisk did not answer a RESTRequest message (it needs Asterisk 22 or later); use --ari.transport http or auto`,
+      );
+    }
+    report(support);
+  }
+
+  async #fetchNode(
+    signal: AbortSignal,
+    rest: AriRestClient = this.#rest,
+  ): Promise<string> {
+    const info = await rest.request("GET", "/asterisk/info", {
       signal,
       timeout: Math.min(this.#opts.requestTimeout ?? 5_000, 5_000),
     });
@@ -492,7 +546,7 @@ class Proxy implements ProxyServer {
         "Cannot reach ARI at {target} (GET /asterisk/info): {problem}; retrying until it is reachable",
       debug: "ARI still unreachable (attempt {attempt}, next in {delay} ms)",
       properties: { target: redactUrl(this.#opts.ari.httpUrl) },
-    }, () => this.#fetchNode(signal));
+    }, () => this.#fetchNode(signal, this.#httpRest));
   }
 
   #createStream(): AriEventStream {
@@ -504,6 +558,7 @@ class Proxy implements ProxyServer {
       username: ari.username,
       password: ari.password,
       app: this.#apps,
+      ...(this.#requests === undefined ? {} : { requests: this.#requests }),
       onFrame: (frame) => this.#bridge.onFrame(frame),
       onStatus: (status) => {
         // Statuses of a replaced or replacing stream do not count.
@@ -764,8 +819,11 @@ class Proxy implements ProxyServer {
       }
     }
     await this.#rest.close().catch(() => {});
-    await this.#http.close().catch(() => {});
     await this.#httpServer?.close().catch(() => {});
+    if (this.#httpRest !== this.#rest) {
+      await this.#httpRest.close().catch(() => {});
+    }
+    this.#requests?.close();
     this.#log.info("Proxy closed");
     this.#closed.resolve(undefined);
   }

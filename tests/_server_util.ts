@@ -86,6 +86,8 @@ export interface Stack extends AsyncDisposable {
 export async function startStack(options?: {
   asterisk?: StartAsteriskOptions;
   proxy?: Partial<ProxyOptions>;
+  /** The proxy's `ari.transport` (default: the proxy's, `auto`). */
+  ariTransport?: "auto" | "websocket" | "http";
 }): Promise<Stack> {
   const nats = await startNats();
   let ast: AsteriskInstance | undefined;
@@ -93,7 +95,11 @@ export async function startStack(options?: {
   let nc: NatsConnection | undefined;
   try {
     ast = await startAsterisk({ allowExternal: false, ...options?.asterisk });
-    proxy = await startProxy(proxyOptions(ast, nats.url, options?.proxy));
+    const opts = proxyOptions(ast, nats.url, options?.proxy);
+    if (options?.ariTransport !== undefined) {
+      opts.ari = { ...opts.ari, transport: options.ariTransport };
+    }
+    proxy = await startProxy(opts);
     nc = await connect({ servers: nats.url, name: "test-client" });
   } catch (error) {
     await nc?.close();

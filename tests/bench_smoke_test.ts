@@ -84,6 +84,7 @@ Deno.test("bench/run.ts main() --quick writes a result file with every scenario"
         "call_control",
         "cluster_list",
         "resources",
+        "ari_paths",
       ]
     ) {
       const entry = file.scenarios[id];
@@ -96,12 +97,24 @@ Deno.test("bench/run.ts main() --quick writes a result file with every scenario"
     assertStat(req.natsRoundTrip.p50Us, "natsRoundTrip.p50Us");
     assert.equal(req.rows.length, 12);
     for (const row of req.rows) {
-      for (const path of ["ari", "native", "wire", "proxy"]) {
+      for (
+        const path of [
+          "ari",
+          "native",
+          "native_http",
+          "wire",
+          "proxy",
+          "proxy_http",
+        ]
+      ) {
         const f = row.paths[path];
         assert.ok(f, `request_overhead ${row.op}/${row.inFlight}: no ${path}`);
         assertStat(f.reqPerSec, `${row.op}.${path}.reqPerSec`);
         assertStat(f.p50Us, `${row.op}.${path}.p50Us`);
         assertStat(f.p99Us, `${row.op}.${path}.p99Us`);
+      }
+      for (const path of ["wire", "proxy", "proxy_http"]) {
+        assertStat(row.paths[path].proxyCpuUs, `${row.op}.${path}.proxyCpuUs`);
       }
       for (const path of ["proxy", "wire"]) {
         const c = row.comparisons.find((c: { path: string }) =>
@@ -134,8 +147,26 @@ Deno.test("bench/run.ts main() --quick writes a result file with every scenario"
     assertNumber(fake.topZeroLossRate, "topZeroLossRate");
 
     const calls = s.call_control.result;
-    for (const path of ["ari", "native", "wire", "proxy"]) {
+    for (
+      const path of [
+        "ari",
+        "native",
+        "native_http",
+        "wire",
+        "proxy",
+        "proxy_http",
+      ]
+    ) {
       assertStat(calls.paths[path]?.cyclesPerSec, `call_control.${path}`);
+    }
+
+    const ariPaths = s.ari_paths.result;
+    assert.equal(ariPaths.rows.length, 6);
+    for (const row of ariPaths.rows) {
+      for (const path of ["ws×1", "ws×2", "ws×4", "http fetch"]) {
+        assertStat(row.paths[path]?.reqPerSec, `ari_paths ${path} req/s`);
+        assertStat(row.paths[path]?.cpuUs, `ari_paths ${path} CPU`);
+      }
     }
 
     const cluster = s.cluster_list.result;

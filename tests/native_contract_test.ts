@@ -6,10 +6,13 @@
  */
 
 import { connectNative } from "../client/mod.ts";
-import { runContractSuite } from "./contract_suite.ts";
+import { type ContractTarget, runContractSuite } from "./contract_suite.ts";
 import { startAsterisk } from "./harness/mod.ts";
 
-runContractSuite("native", async () => {
+/** Starts Asterisk and a native client whose ARI path is `ariTransport`. */
+async function makeTarget(
+  ariTransport: "websocket" | "http",
+): Promise<ContractTarget> {
   const asterisk = await startAsterisk({ app: "contract" });
   try {
     const client = await connectNative({
@@ -18,6 +21,7 @@ runContractSuite("native", async () => {
       username: asterisk.username,
       password: asterisk.password,
       application: asterisk.app,
+      ariTransport,
     });
     return {
       client,
@@ -30,4 +34,13 @@ runContractSuite("native", async () => {
     await asterisk.close();
     throw error;
   }
-});
+}
+
+// "websocket" fails to connect unless Asterisk answers RESTRequest messages,
+// so that run proves the WebSocket path; "http" never uses it.
+for (const ariTransport of ["websocket", "http"] as const) {
+  runContractSuite(
+    `native, ARI over ${ariTransport}`,
+    () => makeTarget(ariTransport),
+  );
+}

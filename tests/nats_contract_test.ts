@@ -2,17 +2,21 @@
  * Runs the client contract suite through the NATS transport: client → NATS
  * (harness) → our proxy (`startProxy`, in-process) → real Asterisk (harness).
  * The scenario and its assertions are the same as the native run
- * (`native_contract_test.ts`).
+ * (`native_contract_test.ts`). It runs once with the proxy's ARI requests on
+ * the events WebSocket (`transport: "websocket"`) and once over HTTP.
  *
  * @module
  */
 
 import { connect } from "../client/mod.ts";
 import { startProxy } from "../lib/server.ts";
-import { runContractSuite } from "./contract_suite.ts";
+import { type ContractTarget, runContractSuite } from "./contract_suite.ts";
 import { startAsterisk, startNats } from "./harness/mod.ts";
 
-runContractSuite("NATS proxy", async () => {
+/** Starts NATS, Asterisk, the proxy (ARI over `transport`) and a client. */
+async function makeTarget(
+  transport: "websocket" | "http",
+): Promise<ContractTarget> {
   const nats = await startNats();
   const closers: (() => Promise<unknown>)[] = [() => nats.close()];
   async function release(): Promise<void> {
@@ -29,6 +33,7 @@ runContractSuite("NATS proxy", async () => {
         password: asterisk.password,
         httpUrl: asterisk.httpUrl,
         websocketUrl: asterisk.wsUrl,
+        transport,
       },
       nats: { servers: [nats.url] },
     });
@@ -46,4 +51,11 @@ runContractSuite("NATS proxy", async () => {
     await release();
     throw error;
   }
-});
+}
+
+for (const transport of ["websocket", "http"] as const) {
+  runContractSuite(
+    `NATS proxy, ARI over ${transport}`,
+    () => makeTarget(transport),
+  );
+}

@@ -286,10 +286,11 @@ function eventMentions(m: { json: unknown }, type: string, id: string) {
   return false;
 }
 
-Deno.test("startProxy() answers every golden request like Go ari-proxy v5", async () => {
+/** Replays the golden corpus through a proxy whose ARI path is `ariTransport`. */
+async function replayGolden(ariTransport: "websocket" | "http"): Promise<void> {
   const records = await loadGolden();
   const app = `gl${crypto.randomUUID().slice(0, 6)}`;
-  await using stack = await startStack({ asterisk: { app } });
+  await using stack = await startStack({ asterisk: { app }, ariTransport });
   const { nc, node, ast, proxy } = stack;
   using events = new Collector(nc, `ari.event.${app}.${node}`);
   const logDir = `${ast.dir}/log/`;
@@ -436,4 +437,11 @@ Deno.test("startProxy() answers every golden request like Go ari-proxy v5", asyn
   // Every kind of kinds.tsv went through the server end to end.
   const missing = (await goKinds()).filter((k) => !kindsSent.has(k));
   assert.deepEqual(missing, []);
-});
+}
+
+for (const ariTransport of ["websocket", "http"] as const) {
+  Deno.test(
+    `startProxy() answers every golden request like Go ari-proxy v5 (ARI over ${ariTransport})`,
+    () => replayGolden(ariTransport),
+  );
+}

@@ -1,9 +1,12 @@
 /**
  * Scenario 1, request overhead: the same ARI calls made directly against
  * Asterisk and through client → NATS → proxy → Asterisk, sequentially and
- * with 8 and 64 in flight. Reports req/s and p50/p99 per path, and per
- * comparison (proxy vs native, wire vs ari) the p50 ratio, the throughput
- * ratio and the microseconds the proxy adds per call. One NATS round trip
+ * with 8 and 64 in flight, each with ARI requests over the WebSocket
+ * (`native`, `proxy`, `wire`) and over HTTP (`native_http`, `proxy_http`).
+ * Reports req/s, p50/p99 and (for paths through a proxy) the proxy's CPU
+ * per request, and per comparison (proxy vs native, wire vs ari, websocket
+ * vs http) the p50 ratio, the throughput ratio and the microseconds the
+ * proxy adds per call. One NATS round trip
  * (request/reply to a bare Deno responder) is measured in the same rounds as
  * the yardstick for the latency target.
  *
@@ -13,6 +16,7 @@
 import type { BenchApi } from "../api.ts";
 import { closeSocket, openEventSocket, wireRequest } from "../api.ts";
 import type { BenchContext } from "../context.ts";
+import { readProcSample } from "../proc.ts";
 import { closedLoop, type ClosedLoopResult } from "../measure.ts";
 import { COMPARISONS, openPaths, type PathName } from "../paths.ts";
 import {
@@ -53,6 +57,8 @@ export interface PathFigures {
   errors: number;
   /** First failure message, if any. */
   firstError?: string;
+  /** CPU time of the proxy the path goes through, µs per request. */
+  proxyCpuUs?: RoundStat;
 }
 
 /** One comparison in one row. */
@@ -124,9 +130,16 @@ async function run(ctx: BenchContext): Promise<ScenarioOutput> {
       reqPerSec: number[];
       p50Us: number[];
       p99Us: number[];
+      cpuUs: number[];
       errors: number;
       firstError?: string;
     }>();
+    // The proxy process each path goes through (its CPU is read from /proc).
+    const proxyPid: Partial<Record<string, number>> = {
+      wire: stack.proxy.pid,
+      proxy: stack.proxy.pid,
+      "proxy_http": stack.proxyHttp.pid,
+    };
     const rtt = { p50Us: [] as number[], p99Us: [] as number[] };
     for (let round = 0; round < rounds; round++) {
       ctx.log(`request overhead: round ${round + 1}/${rounds}`);
@@ -139,15 +152,36 @@ async function run(ctx: BenchContext): Promise<ScenarioOutput> {
       for (const op of OPERATIONS) {
         for (const inFlight of IN_FLIGHT) {
           for (const api of rotate(paths, round)) {
-            const r: ClosedLoopResult = await closedLoop(
-              operation(api, op, parkId),
-              { concurrency: inFlight, durationMs, warmupMs },
-            );
+            const call = operation(api, op, parkId);
+            const pid = proxyPid[api.name];
+            await closedLoop(call, {
+              concurrency: inFlight,
+              durationMs: warmupMs,
+            });
+            const before = pid === undefined
+              ? undefined
+              : await readProcSample(pid);
+            const r: ClosedLoopResult = await closedLoop(call, {
+              concurrency: inFlight,
+              durationMs,
+            });
+            const after = pid === undefined
+              ? undefined
+              : await readProcSample(pid);
             const key = `${op}|${inFlight}|${api.name}`;
             let slot = raw.get(key);
             if (!slot) {
-              slot = { reqPerSec: [], p50Us: [], p99Us: [], errors: 0 };
+              slot = {
+                reqPerSec: [],
+                p50Us: [],
+                p99Us: [],
+                cpuUs: [],
+                errors: 0,
+              };
               raw.set(key, slot);
+            }
+            if (before && after && r.count > 0) {
+              slot.cpuUs.push((after.cpuMs - before.cpuMs) * 1000 / r.count);
             }
             slot.reqPerSec.push(r.perSec);
             slot.p50Us.push(r.p50Us);
@@ -173,6 +207,9 @@ async function run(ctx: BenchContext): Promise<ScenarioOutput> {
           };
           if (slot.firstError !== undefined) {
             figures.firstError = slot.firstError;
+          }
+          if (slot.cpuUs.length > 0) {
+            figures.proxyCpuUs = roundStat(slot.cpuUs);
           }
           row.paths[name] = figures;
         }
@@ -218,8 +255,12 @@ function table(result: {
   notes: string[];
 }): string {
   const header = ["op", "in flight"];
+  const withCpu = result.paths.filter((name) =>
+    result.rows.some((row) => row.paths[name]?.proxyCpuUs !== undefined)
+  );
   for (const name of result.paths) {
     header.push(`${name} req/s`, `${name} p50 µs`, `${name} p99 µs`);
+    if (withCpu.includes(name)) header.push(`${name} proxy CPU µs/req`);
   }
   const comparisons = result.rows[0]?.comparisons ?? [];
   for (const c of comparisons) {
@@ -235,6 +276,9 @@ function table(result: {
         formatNumber(f?.p50Us.median ?? NaN),
         formatNumber(f?.p99Us.median ?? NaN),
       );
+      if (withCpu.includes(name)) {
+        cells.push(formatNumber(f?.proxyCpuUs?.median ?? NaN));
+      }
     }
     for (const c of row.comparisons) {
       cells.push(formatStat(c.p50Ratio), formatStat(c.addedP50Us));

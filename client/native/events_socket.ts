@@ -23,6 +23,7 @@ import {
   DEFAULT_BACKOFF_INITIAL,
   DEFAULT_BACKOFF_MAX,
 } from "./backoff.ts";
+import type { RequestLink, RestOverWebSocket } from "./rest_over_ws.ts";
 
 /** Default time a connection must stay up to reset the backoff, in ms. */
 export const DEFAULT_STABLE_AFTER = 5_000;
@@ -120,6 +121,11 @@ export interface WebSocketLike {
   onclose: ((ev: CloseEvent) => void) | null;
   /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
+  /**
+   * Sends a text frame; needed only with
+   * {@linkcode AriEventStreamOptions.requests}.
+   */
+  send?(data: string): void;
 }
 
 /** Creates a WebSocket; inject a fake in tests. */
@@ -232,6 +238,14 @@ export interface AriEventStreamOptions {
   statusBufferSize?: number;
   /** Closes the stream when aborted. */
   signal?: AbortSignal;
+  /**
+   * Carry ARI requests on this stream's sockets (Asterisk 22's
+   * `RESTRequest`/`RESTResponse` messages): each socket that opens is
+   * attached to the table (which probes it), `RESTResponse` frames go to the
+   * table instead of `onEvent`/`onFrame`, and a socket that ends fails its
+   * requests in flight.
+   */
+  requests?: RestOverWebSocket;
   /**
    * Creates the WebSocket.
    *
@@ -490,6 +504,8 @@ class EventStream implements AriEventStream {
   readonly #closeTimeout: number;
   readonly #statusBufferSize: number;
   readonly #signal: AbortSignal | undefined;
+  readonly #requests: RestOverWebSocket | undefined;
+  #link: RequestLink | undefined;
   readonly #subscribers = new Set<StatusQueue>();
   readonly #ready = Promise.withResolvers<void>();
   readonly #closed = Promise.withResolvers<Error | undefined>();
@@ -523,6 +539,7 @@ class EventStream implements AriEventStream {
       closeTimeout = DEFAULT_CLOSE_TIMEOUT,
       statusBufferSize = DEFAULT_STATUS_BUFFER,
       signal,
+      requests,
       webSocket = defaultWebSocket,
       clock = realClock,
       random = Math.random,
@@ -583,6 +600,7 @@ class EventStream implements AriEventStream {
     this.#closeTimeout = closeTimeout;
     this.#statusBufferSize = statusBufferSize;
     this.#ready.promise.catch(() => {});
+    this.#requests = requests;
     this.#signal = signal;
     if (signal?.aborted) {
       this.#shutdown(undefined);
@@ -599,6 +617,11 @@ class EventStream implements AriEventStream {
     const frame = typeof data === "string"
       ? data
       : decoder.decode(data as ArrayBuffer);
+    const requests = this.#requests;
+    if (requests !== undefined && requests.isResponseFrame(frame)) {
+      requests.deliver(frame);
+      return;
+    }
     const onFrame = this.#onFrame;
     if (onFrame !== undefined) {
       try {
@@ -674,6 +697,10 @@ class EventStream implements AriEventStream {
     this.#state = "open";
     this.#openedAt = this.#clock.now();
     this.#everOpened = true;
+    const ws = this.#ws;
+    if (this.#requests !== undefined && typeof ws?.send === "function") {
+      this.#link = this.#requests.attach({ send: (data) => ws.send!(data) });
+    }
     this.#emit({ type: "connected", attempt: this.#attempt });
     this.#ready.resolve();
   };
@@ -693,6 +720,7 @@ class EventStream implements AriEventStream {
     const ws = this.#ws;
     if (ws !== undefined) this.#detach(ws);
     this.#ws = undefined;
+    this.#dropLink(this.#lastError);
     if (this.#state === "closed") {
       this.#socketGone.resolve();
       return;
@@ -779,6 +807,13 @@ class EventStream implements AriEventStream {
     }
   }
 
+  /** The socket is gone: its ARI requests in flight fail now. */
+  #dropLink(error: Error | undefined): void {
+    const link = this.#link;
+    this.#link = undefined;
+    link?.close(error);
+  }
+
   #detach(ws: WebSocketLike): void {
     ws.onopen = null;
     ws.onmessage = null;
@@ -795,6 +830,7 @@ class EventStream implements AriEventStream {
     this.#state = "closed";
     this.#clearTimer();
     this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#dropLink(error ?? new ClosedConnectionError("ARI event stream"));
     const ws = this.#ws;
     if (ws !== undefined && ws.readyState !== WS_CLOSED) {
       // Keep onclose attached to learn when the socket is gone; stop events.

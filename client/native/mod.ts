@@ -5,6 +5,8 @@
  *   timeouts, typed errors, every path id URL-encoded).
  * - {@linkcode openAriEventStream}: the ARI events WebSocket with automatic
  *   reconnection.
+ * - {@linkcode createRestOverWebSocket}: ARI requests as `RESTRequest`
+ *   messages on that WebSocket (Asterisk 22), shared by the two above.
  * - {@linkcode createKindExecutor}: executes any protocol request against ARI
  *   and answers in Go ari-proxy's shape (shared with the proxy server).
  * - {@linkcode createNativeTransport}: all of the above as an
@@ -36,6 +38,12 @@
 
 export { createAriRestClient, DEFAULT_REST_TIMEOUT } from "./rest.ts";
 export { openAriEventStream } from "./events_socket.ts";
+export {
+  ARI_REQUEST_TRANSPORTS,
+  createRestOverWebSocket,
+  DEFAULT_PROBE_TIMEOUT,
+  MAX_WS_REQUEST_BYTES,
+} from "./rest_over_ws.ts";
 export {
   createKindExecutor,
   KIND_OPERATIONS,
@@ -70,6 +78,15 @@ export type {
   WebSocketFactory,
   WebSocketLike,
 } from "./events_socket.ts";
+export type {
+  AriRequestTransport,
+  RequestLink,
+  RequestSocket,
+  RestOverWebSocket,
+  RestOverWebSocketOptions,
+  WsRequestSupport,
+  WsRestResponse,
+} from "./rest_over_ws.ts";
 export type {
   ExecuteOptions,
   ExecutionResult,

@@ -18,7 +18,7 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import { DeadlineQueue } from "./deadlines.ts";
-import type { BufferedResponseLike, Http1Fetch } from "./http1_fetch.ts";
+import type { RestOverWebSocket, WsRestResponse } from "./rest_over_ws.ts";
 
 export type { HttpMethod };
 
@@ -32,6 +32,13 @@ export const MAX_URL_LENGTH = 16_384;
 
 /** Default timeout of one ARI call, in milliseconds. */
 export const DEFAULT_REST_TIMEOUT = 10_000;
+
+/**
+ * Default number of HTTP calls in flight at once (more wait in order).
+ * Deno's `fetch` opens a connection per concurrent call, and Asterisk's HTTP
+ * server refuses sessions beyond its `sessionlimit` (default 100).
+ */
+export const DEFAULT_HTTP_CONCURRENCY = 32;
 
 /**
  * An ARI path template whose `{name}` placeholders are replaced by the
@@ -81,9 +88,7 @@ export interface AriBytesResponse {
  * The `fetch` signature the client needs; inject a fake in tests. With
  * {@linkcode AriRestClientOptions.caCerts}, `init` also carries the
  * `client` (a `Deno.HttpClient`) that trusts them: a wrapper should pass
- * `init` on to `fetch` unchanged. A function with a `buffered(input, init)`
- * method (the one `createHttp1Fetch()` returns) is called through that
- * method, which skips building a `Response` (when `caCerts` is unset).
+ * `init` on to `fetch` unchanged.
  */
 export type FetchLike = (
   input: string,
@@ -120,6 +125,14 @@ export interface AriRestClientOptions {
    */
   fetch?: FetchLike;
   /**
+   * HTTP calls in flight at once; more wait in order, within their timeout
+   * (calls over the WebSocket are not counted). Asterisk refuses HTTP
+   * sessions beyond its `sessionlimit` (default 100).
+   *
+   * @default {32}
+   */
+  httpConcurrency?: number;
+  /**
    * Extra trusted root certificates for `https:` (PEM texts, not file
    * paths), e.g. the private CA that signed Asterisk's certificate. They are
    * trusted in addition to the system roots, by this client only, through a
@@ -142,6 +155,20 @@ export interface AriRestClientOptions {
    * ```
    */
   caCerts?: readonly string[];
+  /**
+   * Send JSON calls as `RESTRequest` messages on the events WebSocket
+   * through this table (give the same table to the event stream's
+   * `requests` option). In its `"auto"` mode a call goes over the WebSocket
+   * when the current socket answered the support probe and over HTTP
+   * otherwise; in `"websocket"` mode it waits (within its timeout) for such
+   * a socket. Either way {@linkcode AriRestClient.requestBytes} and calls
+   * too large for one frame use HTTP, and a read (`GET`) whose socket closes
+   * under it is sent again (within its timeout); other calls then reject
+   * with a {@linkcode ConnectionError} at once.
+   *
+   * @default {undefined (HTTP only)}
+   */
+  webSocketRequests?: RestOverWebSocket;
   /** Closes the client (aborting in-flight calls) when aborted. */
   signal?: AbortSignal;
 }
@@ -471,7 +498,7 @@ function validateTimeout(timeout: number, name: string): void {
 }
 
 async function readAriMessage(
-  response: BufferedResponseLike,
+  response: Response,
 ): Promise<string> {
   let text = "";
   try {
@@ -479,7 +506,12 @@ async function readAriMessage(
   } catch {
     // The body failed; fall back to the status text.
   }
-  text = text.trim();
+  return ariMessageOf(text, response.statusText);
+}
+
+/** Asterisk's `{"message"}` from an error body, else the (cut) text or status text. */
+function ariMessageOf(body: string, statusText: string): string {
+  const text = body.trim();
   if (text !== "") {
     if (text.charCodeAt(0) === 0x7b /* { */) {
       try {
@@ -498,11 +530,14 @@ async function readAriMessage(
       ? text.slice(0, MAX_ARI_MESSAGE) + "…"
       : text;
   }
-  return response.statusText;
+  return statusText;
 }
 
-async function readJson(response: BufferedResponseLike, operation: string) {
-  const text = await response.text();
+async function readJson(response: Response, operation: string) {
+  return parseJsonBody(await response.text(), operation);
+}
+
+function parseJsonBody(text: string, operation: string): unknown {
   if (text === "") return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -515,7 +550,7 @@ async function readJson(response: BufferedResponseLike, operation: string) {
 }
 
 async function readBytes(
-  response: BufferedResponseLike,
+  response: Response,
 ): Promise<AriBytesResponse> {
   const bytes = await response.bytes();
   return {
@@ -531,7 +566,7 @@ class RestClient implements AriRestClient {
   readonly #fetch: (
     input: string,
     init: RequestInit,
-  ) => Promise<BufferedResponseLike>;
+  ) => Promise<Response>;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #jsonHeaders: Readonly<Record<string, string>>;
   readonly #bytesHeaders: Readonly<Record<string, string>>;
@@ -539,6 +574,10 @@ class RestClient implements AriRestClient {
   readonly #deadlines = new DeadlineQueue();
   #httpClient: Deno.HttpClient | undefined;
   readonly #signal: AbortSignal | undefined;
+  readonly #ws: RestOverWebSocket | undefined;
+  readonly #httpLimit: number;
+  #httpActive = 0;
+  #httpWaiters: (() => void)[] = [];
   readonly #closedPromise: Promise<Error | undefined>;
   readonly #resolveClosed: (value: Error | undefined) => void;
   #closing = false;
@@ -553,6 +592,8 @@ class RestClient implements AriRestClient {
       timeout = DEFAULT_REST_TIMEOUT,
       fetch: fetchImpl,
       caCerts,
+      webSocketRequests,
+      httpConcurrency = DEFAULT_HTTP_CONCURRENCY,
       signal,
     } = options;
     if (typeof url !== "string") {
@@ -587,22 +628,25 @@ class RestClient implements AriRestClient {
       );
     }
     validateTimeout(timeout, "timeout");
+    if (!Number.isSafeInteger(httpConcurrency) || httpConcurrency < 1) {
+      throw new RangeError(
+        `Cannot create ARI client: httpConcurrency must be a positive integer, got ${httpConcurrency}`,
+      );
+    }
+    this.#httpLimit = httpConcurrency;
     const httpClient = createCaHttpClient(caCerts, "caCerts");
     this.#httpClient = httpClient;
     this.#base = parsed.href.replace(/\/+$/, "");
     this.#timeout = timeout;
     const baseFetch: FetchLike = fetchImpl ??
       ((input, init) => fetch(input, init));
-    const buffered = (fetchImpl as Partial<Http1Fetch> | undefined)?.buffered;
-    this.#fetch = httpClient === undefined
-      ? (typeof buffered === "function" ? buffered : baseFetch)
-      : (input, init) => {
-        const withClient: RequestInit & { client: Deno.HttpClient } = {
-          ...init,
-          client: httpClient,
-        };
-        return baseFetch(input, withClient);
+    this.#fetch = httpClient === undefined ? baseFetch : (input, init) => {
+      const withClient: RequestInit & { client: Deno.HttpClient } = {
+        ...init,
+        client: httpClient,
       };
+      return baseFetch(input, withClient);
+    };
     const headers: Record<string, string> = { accept: "application/json" };
     if (username !== undefined) {
       headers.authorization = basicAuth(username, password);
@@ -616,6 +660,7 @@ class RestClient implements AriRestClient {
     const { promise, resolve } = Promise.withResolvers<Error | undefined>();
     this.#closedPromise = promise;
     this.#resolveClosed = resolve;
+    this.#ws = webSocketRequests;
     this.#signal = signal;
     if (signal !== undefined) {
       if (signal.aborted) {
@@ -675,18 +720,9 @@ class RestClient implements AriRestClient {
     const body = options?.body;
     const callerSignal = options?.signal;
     callerSignal?.throwIfAborted();
-    const init: RequestInit = {
-      method,
-      headers: bytes
-        ? this.#bytesHeaders
-        : body === undefined
-        ? this.#headers
-        : this.#jsonHeaders,
-    };
-    if (body !== undefined) init.body = JSON.stringify(body);
+    const bodyText = body === undefined ? undefined : JSON.stringify(body);
 
     const controller = new AbortController();
-    init.signal = controller.signal;
     const deadline = timeout <= MAX_TIMER
       ? this.#deadlines.add(timeout, () => controller.abort(TIMEOUT_REASON))
       : undefined;
@@ -694,44 +730,31 @@ class RestClient implements AriRestClient {
     callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
     this.#inflight.add(controller);
     try {
-      let response: BufferedResponseLike;
-      try {
-        response = await this.#fetch(url, init);
-      } catch (cause) {
-        throw this.#failure(controller.signal, cause, method, path, timeout);
+      const ws = this.#ws;
+      if (
+        ws !== undefined && !bytes &&
+        (ws.mode === "websocket" || ws.support() === "supported") &&
+        ws.fits(url, bodyText)
+      ) {
+        return await this.#viaWebSocket(
+          ws,
+          method,
+          path,
+          url,
+          bodyText,
+          controller.signal,
+          timeout,
+        );
       }
-      try {
-        if (!response.ok) {
-          const ariMessage = await readAriMessage(response);
-          if (controller.signal.aborted) {
-            throw this.#failure(
-              controller.signal,
-              undefined,
-              method,
-              path,
-              timeout,
-            );
-          }
-          throw new AriHttpError(ariMessage, {
-            status: response.status,
-            method,
-            path,
-          });
-        }
-        return bytes
-          ? await readBytes(response)
-          : await readJson(response, `${method} ${path}`);
-      } catch (cause) {
-        if (
-          cause instanceof AriHttpError || cause instanceof ProtocolError ||
-          cause instanceof TimeoutError ||
-          cause instanceof ClosedConnectionError ||
-          cause instanceof ConnectionError
-        ) {
-          throw cause;
-        }
-        throw this.#failure(controller.signal, cause, method, path, timeout);
-      }
+      return await this.#viaHttp(
+        method,
+        path,
+        url,
+        bodyText,
+        bytes,
+        controller.signal,
+        timeout,
+      );
     } finally {
       deadline?.cancel();
       callerSignal?.removeEventListener("abort", onCallerAbort);
@@ -742,6 +765,155 @@ class RestClient implements AriRestClient {
         for (const w of waiters) w();
       }
     }
+  }
+
+  /**
+   * One JSON call as a `RESTRequest`; a read whose socket closes under it is
+   * sent again (over HTTP in `"auto"` mode when no socket carries requests).
+   */
+  async #viaWebSocket(
+    ws: RestOverWebSocket,
+    method: HttpMethod,
+    path: string,
+    url: string,
+    bodyText: string | undefined,
+    signal: AbortSignal,
+    timeout: number,
+  ): Promise<unknown> {
+    // The resource path relative to the ARI base (Asterisk refuses a leading "/").
+    const uri = url.slice(this.#base.length + 1);
+    let response: WsRestResponse;
+    for (;;) {
+      if (ws.mode === "auto" && ws.support() !== "supported") {
+        return await this.#viaHttp(
+          method,
+          path,
+          url,
+          bodyText,
+          false,
+          signal,
+          timeout,
+        );
+      }
+      try {
+        if (ws.mode === "websocket") await ws.whenSupported(signal);
+        response = await ws.request(method, uri, bodyText, signal);
+        break;
+      } catch (cause) {
+        if (signal.aborted) {
+          throw this.#failure(signal, cause, method, path, timeout);
+        }
+        if (cause instanceof ConnectionError && method === "GET") {
+          if (ws.mode === "auto" || ws.support() !== "unsupported") continue;
+        }
+        if (cause instanceof ConnectionError) {
+          throw new ConnectionError(cause.message.replace(uri, path), {
+            target: this.#base,
+            cause,
+          });
+        }
+        throw cause;
+      }
+    }
+    const { status } = response;
+    if (status < 200 || status > 299) {
+      throw new AriHttpError(ariMessageOf(response.body, response.reason), {
+        status,
+        method,
+        path,
+      });
+    }
+    return parseJsonBody(response.body, `${method} ${path}`);
+  }
+
+  async #viaHttp(
+    method: HttpMethod,
+    path: string,
+    url: string,
+    bodyText: string | undefined,
+    bytes: boolean,
+    signal: AbortSignal,
+    timeout: number,
+  ): Promise<unknown> {
+    const init: RequestInit = {
+      method,
+      headers: bytes
+        ? this.#bytesHeaders
+        : bodyText === undefined
+        ? this.#headers
+        : this.#jsonHeaders,
+      signal,
+    };
+    if (bodyText !== undefined) init.body = bodyText;
+    try {
+      await this.#acquireHttp(signal);
+    } catch (cause) {
+      throw this.#failure(signal, cause, method, path, timeout);
+    }
+    let response: Response;
+    try {
+      response = await this.#fetch(url, init);
+    } catch (cause) {
+      this.#releaseHttp();
+      throw this.#failure(signal, cause, method, path, timeout);
+    }
+    try {
+      if (!response.ok) {
+        const ariMessage = await readAriMessage(response);
+        if (signal.aborted) {
+          throw this.#failure(signal, undefined, method, path, timeout);
+        }
+        throw new AriHttpError(ariMessage, {
+          status: response.status,
+          method,
+          path,
+        });
+      }
+      return bytes
+        ? await readBytes(response)
+        : await readJson(response, `${method} ${path}`);
+    } catch (cause) {
+      if (
+        cause instanceof AriHttpError || cause instanceof ProtocolError ||
+        cause instanceof TimeoutError ||
+        cause instanceof ClosedConnectionError ||
+        cause instanceof ConnectionError
+      ) {
+        throw cause;
+      }
+      throw this.#failure(signal, cause, method, path, timeout);
+    } finally {
+      this.#releaseHttp();
+    }
+  }
+
+  /** Waits for one of the `httpConcurrency` slots (rejects when `signal` aborts). */
+  #acquireHttp(signal: AbortSignal): Promise<void> {
+    if (this.#httpActive < this.#httpLimit) {
+      this.#httpActive++;
+      return Promise.resolve();
+    }
+    signal.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.#httpWaiters.indexOf(waiter);
+        if (i >= 0) this.#httpWaiters.splice(i, 1);
+        reject(signal.reason);
+      };
+      const waiter = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#httpWaiters.push(waiter);
+    });
+  }
+
+  /** Hands the slot to the next waiting call, or frees it. */
+  #releaseHttp(): void {
+    const next = this.#httpWaiters.shift();
+    if (next !== undefined) next();
+    else this.#httpActive--;
   }
 
   #failure(

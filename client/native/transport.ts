@@ -41,6 +41,12 @@ import {
   createCaHttpClient,
   type FetchLike,
 } from "./rest.ts";
+import {
+  ARI_REQUEST_TRANSPORTS,
+  type AriRequestTransport,
+  createRestOverWebSocket,
+  type RestOverWebSocket,
+} from "./rest_over_ws.ts";
 
 /** Default request timeout of the native transport, in milliseconds. */
 export const DEFAULT_NATIVE_TIMEOUT = 10_000;
@@ -129,6 +135,18 @@ export interface NativeTransportOptions {
   caCerts?: readonly string[];
   /** Reconnect tuning of the events WebSocket. */
   events?: NativeEventStreamOptions;
+  /**
+   * The path of ARI requests. `"auto"` sends them as `RESTRequest` messages
+   * on the events WebSocket when Asterisk answers them there (Asterisk 22
+   * does; this is found out by asking, on every connection) and over HTTP
+   * otherwise; `"websocket"` uses the WebSocket only (connecting fails when
+   * Asterisk does not answer there); `"http"` uses HTTP only. Binary
+   * downloads (stored recordings' files) and requests too large for one
+   * WebSocket frame always use HTTP.
+   *
+   * @default {"auto"}
+   */
+  ariTransport?: AriRequestTransport;
   /** Id generator for the executor (see `createKindExecutor`). */
   idGenerator?: () => string;
 }
@@ -249,6 +267,7 @@ class NativeTransport implements AriTransport {
   readonly #statusQueues = new Set<StatusQueue>();
   readonly #closed = Promise.withResolvers<Error | undefined>();
   #stream: AriEventStream | undefined;
+  readonly #requests: RestOverWebSocket | undefined;
   /** Trusts `caCerts` for the events WebSocket; closed after the stream. */
   #wsHttpClient: Deno.HttpClient | undefined;
   #target = "";
@@ -263,8 +282,10 @@ class NativeTransport implements AriTransport {
     application: string,
     timeout: number,
     idGenerator: (() => string) | undefined,
+    requests: RestOverWebSocket | undefined,
   ) {
     this.#rest = rest;
+    this.#requests = requests;
     this.#node = node;
     this.application = application;
     this.#timeout = timeout;
@@ -291,6 +312,7 @@ class NativeTransport implements AriTransport {
       onEvent: this.#onEvent,
       onStatus: this.#onStatus,
     };
+    if (this.#requests !== undefined) streamOptions.requests = this.#requests;
     if (options.webSocket !== undefined) {
       streamOptions.webSocket = options.webSocket;
     } else {
@@ -322,6 +344,18 @@ class NativeTransport implements AriTransport {
     });
     try {
       await Promise.race([stream.ready(), timedOut]);
+      // "websocket" insists on a socket that answers requests; "auto" sends
+      // over HTTP until the probe is answered (about a round trip later).
+      const requests = this.#requests;
+      const support = requests?.mode === "websocket"
+        ? await Promise.race([requests.probed(), timedOut])
+        : undefined;
+      if (requests?.mode === "websocket" && support !== "supported") {
+        throw new ConnectionError(
+          `Cannot send ARI requests over the WebSocket ${this.#target}: Asterisk did not answer a RESTRequest message (it needs Asterisk 22 or later); use ariTransport "http" or "auto"`,
+          { target: this.#target },
+        );
+      }
     } finally {
       clearTimeout(timer);
     }
@@ -493,6 +527,7 @@ class NativeTransport implements AriTransport {
         this.#rest.close(),
         this.#stream?.close() ?? Promise.resolve(),
       ]);
+      this.#requests?.close();
       this.#wsHttpClient?.close();
       this.#wsHttpClient = undefined;
       const closed: TransportStatus = reason === undefined
@@ -580,6 +615,7 @@ export async function createNativeTransport(
     timeout = DEFAULT_NATIVE_TIMEOUT,
     fetch: fetchImpl,
     caCerts,
+    ariTransport = "auto",
   } = options;
   if (typeof url !== "string" || url === "") {
     throw new TypeError("Cannot create native transport: url is required");
@@ -601,6 +637,16 @@ export async function createNativeTransport(
       `Cannot create native transport: timeout must be a positive number of milliseconds, got ${timeout}`,
     );
   }
+  if (!ARI_REQUEST_TRANSPORTS.includes(ariTransport)) {
+    throw new TypeError(
+      `Cannot create native transport: ariTransport must be one of ${
+        ARI_REQUEST_TRANSPORTS.join(", ")
+      }, got ${JSON.stringify(ariTransport)}`,
+    );
+  }
+  const requests = ariTransport === "http"
+    ? undefined
+    : createRestOverWebSocket({ mode: ariTransport });
   const restOptions: Parameters<typeof createAriRestClient>[0] = {
     url,
     username,
@@ -609,7 +655,15 @@ export async function createNativeTransport(
   };
   if (fetchImpl !== undefined) restOptions.fetch = fetchImpl;
   if (caCerts !== undefined) restOptions.caCerts = caCerts;
-  const rest = createAriRestClient(restOptions);
+  // The node id comes over HTTP (no WebSocket is open yet, and "auto" uses
+  // HTTP until one answered); that first call also reports bad credentials
+  // as a plain 401. Only "websocket" mode needs a separate HTTP-only client.
+  const forced = requests?.mode === "websocket";
+  const rest = createAriRestClient(
+    requests === undefined || forced
+      ? restOptions
+      : { ...restOptions, webSocketRequests: requests },
+  );
   let node: string;
   try {
     node = await learnNode(rest, timeout);
@@ -617,12 +671,17 @@ export async function createNativeTransport(
     await rest.close();
     throw error;
   }
+  const restAfter = forced
+    ? createAriRestClient({ ...restOptions, webSocketRequests: requests })
+    : rest;
+  if (forced) await rest.close();
   const transport = new NativeTransport(
-    rest,
+    restAfter,
     node,
     application,
     timeout,
     options.idGenerator,
+    requests,
   );
   try {
     await transport.start(options);
