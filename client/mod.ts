@@ -62,6 +62,11 @@ export {
   TimeoutError,
 } from "./errors.ts";
 export { KIND_NAMES, KIND_TABLE } from "./protocol/kinds.ts";
+export {
+  DEFAULT_ACK_WAIT,
+  DEFAULT_MAX_ACK_PENDING,
+  eventStreamInfo,
+} from "./nats/durable.ts";
 
 /**
  * Connects straight to one Asterisk (ARI REST over `fetch`, events over its
@@ -292,6 +297,12 @@ export type {
   NatsTransportOptions,
 } from "./nats/transport.ts";
 export type { Clock } from "./nats/cluster.ts";
+export type {
+  DurableEventOptions,
+  DurableEventStats,
+  DurableStart,
+  EventStreamInfo,
+} from "./nats/durable.ts";
 export type {
   AdditionalParam,
   Application,
