@@ -311,7 +311,11 @@ export interface DurableSourceOptions {
  * await source.close();
  * ```
  */
+/** How long `close()` waits for the server to confirm the last acks, in ms. */
+const CLOSE_FLUSH_TIMEOUT = 2_000;
+
 export class DurableEventSource {
+  readonly #nc: NatsConnection;
   readonly #consumer: Consumer;
   readonly #info: ConsumerInfo;
   readonly #maxMessages: number;
@@ -330,10 +334,12 @@ export class DurableEventSource {
   };
 
   private constructor(
+    nc: NatsConnection,
     consumer: Consumer,
     info: ConsumerInfo,
     onStatus: (status: TransportStatus) => void,
   ) {
+    this.#nc = nc;
     this.#consumer = consumer;
     this.#info = info;
     this.#maxMessages = Math.max(1, info.config.max_ack_pending ?? 1);
@@ -413,7 +419,7 @@ export class DurableEventSource {
     }
     const consumer = await jetstream(nc).consumers.get(stream, durable.name)
       .catch((error) => fail(`cannot bind to the consumer`, error));
-    return new DurableEventSource(consumer, info, source.onStatus);
+    return new DurableEventSource(nc, consumer, info, source.onStatus);
   }
 
   /** Stream name. */
@@ -451,14 +457,24 @@ export class DurableEventSource {
   }
 
   /**
-   * Stops consuming and gives back every event not yet handled (so the next
-   * client gets it at once). Idempotent.
+   * Stops consuming, gives back every event not yet handled (so the next
+   * client gets it at once) and waits (up to 2 s) until the server has the
+   * acknowledgements. Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#sinks = [];
     await this.#stop();
+    if (this.#nc.isClosed()) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#nc.flush().catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_FLUSH_TIMEOUT);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   async #stop(): Promise<void> {
