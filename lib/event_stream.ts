@@ -1,0 +1,644 @@
+// deno-lint-ignore-file camelcase -- JetStream API field names
+/**
+ * Events into a JetStream stream with acknowledged publishes
+ * (`--events.stream NAME`).
+ *
+ * With the stream on, the proxy publishes each event as a JetStream publish:
+ * the server stores it in the stream (which captures the event subjects)
+ * and answers with an acknowledgement, and core NATS subscribers get the
+ * event as before (a JetStream publish is an ordinary NATS message with a
+ * reply subject). {@linkcode EventStreamPublisher}:
+ *
+ * - makes sure the stream exists and captures the proxy's event and dialog
+ *   event subjects: it creates a missing stream with the configured limits,
+ *   and adds the subjects to an existing stream that lacks them, leaving
+ *   every other setting of an operator's stream alone;
+ * - keeps at most `window` publishes waiting for their acknowledgement;
+ *   events beyond wait in order in a queue bounded by `maxQueuedBytes`;
+ * - retries a publish that timed out or found no stream leader (cluster
+ *   fail-over) with backoff, with a `Nats-Msg-Id` header so that the stream
+ *   stores a retried event once (duplicate window);
+ * - when the stream cannot take an event (retries exhausted, stream
+ *   refused, queue full) hands the event to `fallback`: the proxy's core
+ *   NATS path (bounded, drops counted), so core subscribers still get it.
+ *   It then publishes on core NATS only for `retryInterval` ms, logs that
+ *   it does, and tries the stream again.
+ *
+ * Ordering: events are stored in publish order except around a retry (a
+ * retried event lands after the ones published meanwhile).
+ *
+ * @example
+ * ```ts ignore
+ * const publisher = await EventStreamPublisher.open(nc, {
+ *   name: "ARI_EVENTS",
+ *   subjects: ["ari.event.myapp.>", "ari.dialogevent.>"],
+ *   fallback: (subject, payload) => nc.publish(subject, payload),
+ *   logger,
+ * });
+ * publisher.publish("ari.event.myapp.node1", bytes);
+ * await publisher.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import { headers, type NatsConnection } from "@nats-io/nats-core";
+import {
+  DiscardPolicy,
+  jetstream,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+  type StreamInfo,
+} from "@nats-io/jetstream";
+
+/** Default age after which the stream removes events: one day, in ms. */
+export const DEFAULT_STREAM_MAX_AGE = 24 * 60 * 60 * 1000;
+
+/** Default size limit of the stream (oldest events removed beyond): 1 GiB. */
+export const DEFAULT_STREAM_MAX_BYTES = 1024 * 1024 * 1024;
+
+/** Default number of publishes waiting for an acknowledgement. */
+export const DEFAULT_STREAM_WINDOW = 256;
+
+/** Default retries of a publish that timed out or found no stream leader. */
+export const DEFAULT_STREAM_RETRIES = 5;
+
+/** Default time a publish waits for its acknowledgement, in ms. */
+export const DEFAULT_STREAM_ACK_TIMEOUT = 5_000;
+
+/** Default time on core NATS after the stream failed, before trying it again, in ms. */
+export const DEFAULT_STREAM_RETRY_INTERVAL = 5_000;
+
+/** Default bytes of events waiting for a free window slot. */
+export const DEFAULT_STREAM_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+/** Duplicate window of a stream this proxy creates (retries inside it are stored once), ms. */
+const DUPLICATE_WINDOW = 2 * 60 * 1000;
+
+/** Options of {@linkcode EventStreamPublisher.open}. */
+export interface EventStreamOptions {
+  /** Stream name (one subject token). */
+  name: string;
+  /** Subjects the stream must capture (the proxy's event and dialog event subjects). */
+  subjects: string[];
+  /**
+   * Subjects of a stream this proxy creates (defaults to `subjects`); lets
+   * every proxy of a cluster share one stream (`ari.event.>`).
+   */
+  createSubjects?: string[];
+  /**
+   * Max age of a created stream's events, in ms.
+   *
+   * @default {86400000}
+   */
+  maxAge?: number;
+  /**
+   * Size limit of a created stream, in bytes (oldest removed beyond).
+   *
+   * @default {1073741824}
+   */
+  maxBytes?: number;
+  /**
+   * Replicas of a created stream (a cluster needs 3 to survive a server).
+   *
+   * @default {1}
+   */
+  replicas?: number;
+  /**
+   * Publishes waiting for their acknowledgement, at most.
+   *
+   * @default {256}
+   */
+  window?: number;
+  /**
+   * Retries of a publish that timed out or found no stream leader.
+   *
+   * @default {5}
+   */
+  retries?: number;
+  /**
+   * Time a publish waits for its acknowledgement, in ms.
+   *
+   * @default {5000}
+   */
+  ackTimeout?: number;
+  /**
+   * Time on core NATS after the stream failed, in ms.
+   *
+   * @default {5000}
+   */
+  retryInterval?: number;
+  /**
+   * Bytes of events waiting for a window slot; beyond, events go to `fallback`.
+   *
+   * @default {16777216}
+   */
+  maxQueuedBytes?: number;
+  /** The core NATS path (bounded, counts its own drops). */
+  fallback: (subject: string, payload: Uint8Array) => void;
+  /** Logger (category of the proxy's events). */
+  logger: Logger;
+  /**
+   * Unique per proxy process: prefix of the `Nats-Msg-Id` of every publish.
+   *
+   * @default {crypto.randomUUID()}
+   */
+  publisherId?: string;
+}
+
+/** Counters of an {@linkcode EventStreamPublisher}. */
+export interface EventStreamStats {
+  /** Stream name. */
+  stream: string;
+  /** `"stream"` (acknowledged publishes) or `"fallback"` (core NATS for a while). */
+  mode: "stream" | "fallback";
+  /** Events the stream acknowledged as stored. */
+  stored: number;
+  /** Acknowledgements that said "duplicate" (a retry of an event already stored). */
+  duplicates: number;
+  /** Publish attempts retried. */
+  retried: number;
+  /** Events handed to the core NATS path because the stream could not take them. */
+  fallback: number;
+  /** Times the publisher switched to core NATS. */
+  fallbackEpisodes: number;
+  /** Publishes waiting for their acknowledgement now. */
+  inFlight: number;
+  /** Events waiting for a window slot now. */
+  queued: number;
+}
+
+type ResolvedOptions = Required<EventStreamOptions>;
+
+interface Pending {
+  subject: string;
+  payload: Uint8Array;
+  id: string;
+}
+
+function positive(value: number, name: string): number {
+  if (!(typeof value === "number" && value > 0 && isFinite(value))) {
+    throw new RangeError(
+      `Invalid event stream option "${name}": ${value} (expected a positive number)`,
+    );
+  }
+  return value;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Whether a subject filter (with `*`, `>`) matches a subject with wildcards, i.e. covers it. */
+export function subjectCovers(filter: string, subject: string): boolean {
+  const f = filter.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < f.length; i++) {
+    const token = f[i]!;
+    if (token === ">") return i < s.length;
+    if (i >= s.length) return false;
+    if (token === "*") {
+      if (s[i] === ">") return false;
+      continue;
+    }
+    if (token !== s[i]) return false;
+  }
+  return f.length === s.length;
+}
+
+function isRetriable(error: unknown): boolean {
+  const name = (error as { name?: string })?.name ?? "";
+  const message = errorMessage(error);
+  return /timeout/i.test(name) || /timeout|timed out/i.test(message) ||
+    /no responders|not enabled|503/i.test(message) ||
+    /disconnect|closed|reconnect/i.test(message);
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Makes sure stream `name` exists and captures `subjects`.
+ *
+ * @param jsm The JetStream manager.
+ * @param options Name, subjects, limits of a new stream.
+ * @returns What was done (`"created"`, `"extended"` or `"exists"`) and the stream's info.
+ * @throws {Error} When JetStream refuses (overlapping subjects, limits).
+ *
+ * @example
+ * ```ts ignore
+ * await ensureEventStream(jsm, { name: "ARI", subjects: ["ari.event.a.>"] });
+ * ```
+ */
+export async function ensureEventStream(
+  jsm: JetStreamManager,
+  options: Pick<
+    EventStreamOptions,
+    "name" | "subjects" | "createSubjects" | "maxAge" | "maxBytes" | "replicas"
+  >,
+): Promise<{ action: "created" | "extended" | "exists"; info: StreamInfo }> {
+  const {
+    name,
+    subjects,
+    createSubjects = subjects,
+    maxAge = DEFAULT_STREAM_MAX_AGE,
+    maxBytes = DEFAULT_STREAM_MAX_BYTES,
+    replicas = 1,
+  } = options;
+  let info: StreamInfo | undefined;
+  try {
+    info = await jsm.streams.info(name);
+  } catch (error) {
+    if (!/not found/i.test(errorMessage(error))) throw error;
+  }
+  if (info === undefined) {
+    const config: Partial<StreamConfig> & { name: string } = {
+      name,
+      subjects: createSubjects,
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_age: maxAge * 1_000_000,
+      max_bytes: maxBytes,
+      num_replicas: replicas,
+      duplicate_window: DUPLICATE_WINDOW * 1_000_000,
+    };
+    try {
+      return { action: "created", info: await jsm.streams.add(config) };
+    } catch (error) {
+      // Another proxy created it meanwhile: use it as it is.
+      if (!/already in use|already exists/i.test(errorMessage(error))) {
+        throw error;
+      }
+      info = await jsm.streams.info(name);
+    }
+  }
+  const have = info.config.subjects ?? [];
+  const missing = subjects.filter((subject) =>
+    !have.some((filter) => subjectCovers(filter, subject))
+  );
+  if (missing.length === 0) return { action: "exists", info };
+  const updated = await jsm.streams.update(name, {
+    ...info.config,
+    subjects: [...have, ...missing],
+  });
+  return { action: "extended", info: updated };
+}
+
+/** See the module doc. */
+export class EventStreamPublisher {
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #opts: ResolvedOptions;
+  readonly #queue: Pending[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  #inFlight = 0;
+  #counter = 0;
+  #mode: "stream" | "fallback" = "stream";
+  #fallbackUntil = 0;
+  #probing = false;
+  readonly #abort = new AbortController();
+  readonly #idle = new Set<() => void>();
+  readonly #stats = {
+    stored: 0,
+    duplicates: 0,
+    retried: 0,
+    fallback: 0,
+    fallbackEpisodes: 0,
+  };
+
+  private constructor(
+    js: JetStreamClient,
+    jsm: JetStreamManager,
+    opts: ResolvedOptions,
+  ) {
+    this.#js = js;
+    this.#jsm = jsm;
+    this.#opts = opts;
+  }
+
+  /**
+   * Ensures the stream (see {@linkcode ensureEventStream}) and returns the
+   * publisher. When JetStream is unavailable or refuses, the publisher starts
+   * on core NATS (logged) and tries the stream again every `retryInterval`.
+   *
+   * @param nc The proxy's NATS connection.
+   * @param options See {@linkcode EventStreamOptions}.
+   * @returns The publisher.
+   * @throws {RangeError} When a number option is out of range.
+   * @throws {TypeError} When `name` is not one subject token or `subjects` is empty.
+   */
+  static async open(
+    nc: NatsConnection,
+    options: EventStreamOptions,
+  ): Promise<EventStreamPublisher> {
+    const {
+      name,
+      subjects,
+      createSubjects = subjects,
+      maxAge = DEFAULT_STREAM_MAX_AGE,
+      maxBytes = DEFAULT_STREAM_MAX_BYTES,
+      replicas = 1,
+      window = DEFAULT_STREAM_WINDOW,
+      retries = DEFAULT_STREAM_RETRIES,
+      ackTimeout = DEFAULT_STREAM_ACK_TIMEOUT,
+      retryInterval = DEFAULT_STREAM_RETRY_INTERVAL,
+      maxQueuedBytes = DEFAULT_STREAM_MAX_QUEUED_BYTES,
+      fallback,
+      logger,
+      publisherId = crypto.randomUUID(),
+    } = options;
+    if (typeof name !== "string" || !/^[^\s.*>]+$/.test(name)) {
+      throw new TypeError(
+        `Invalid event stream name "${name}" (expected one subject token)`,
+      );
+    }
+    if (!Array.isArray(subjects) || subjects.length === 0) {
+      throw new TypeError("Invalid event stream subjects: none given");
+    }
+    positive(maxAge, "maxAge");
+    positive(maxBytes, "maxBytes");
+    positive(ackTimeout, "ackTimeout");
+    positive(retryInterval, "retryInterval");
+    positive(maxQueuedBytes, "maxQueuedBytes");
+    if (!Number.isInteger(window) || window < 1) {
+      throw new RangeError(
+        `Invalid event stream option "window": ${window} (expected a positive integer)`,
+      );
+    }
+    if (!Number.isInteger(retries) || retries < 0) {
+      throw new RangeError(
+        `Invalid event stream option "retries": ${retries} (expected an integer >= 0)`,
+      );
+    }
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+      throw new RangeError(
+        `Invalid event stream option "replicas": ${replicas} (expected 1..5)`,
+      );
+    }
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    const js = jetstream(nc, { timeout: ackTimeout });
+    const publisher = new EventStreamPublisher(js, jsm, {
+      name,
+      subjects,
+      createSubjects,
+      maxAge,
+      maxBytes,
+      replicas,
+      window,
+      retries,
+      ackTimeout,
+      retryInterval,
+      maxQueuedBytes,
+      fallback,
+      logger,
+      publisherId,
+    });
+    if (!(await publisher.#ensure())) publisher.#enterFallback();
+    return publisher;
+  }
+
+  /** Counters. */
+  stats(): EventStreamStats {
+    return {
+      stream: this.#opts.name,
+      mode: this.#mode,
+      ...this.#stats,
+      inFlight: this.#inFlight,
+      queued: this.#queue.length - this.#queueHead,
+    };
+  }
+
+  /**
+   * Publishes one event: acknowledged into the stream, or on core NATS while
+   * the stream cannot take events. Never throws.
+   *
+   * @param subject Event subject.
+   * @param payload Event bytes.
+   */
+  publish(subject: string, payload: Uint8Array): void {
+    if (this.#abort.signal.aborted) {
+      this.#toFallback(subject, payload);
+      return;
+    }
+    if (this.#mode === "fallback" && !this.#leaveFallback()) {
+      this.#toFallback(subject, payload);
+      return;
+    }
+    const pending: Pending = {
+      subject,
+      payload,
+      id: `${this.#opts.publisherId}-${++this.#counter}`,
+    };
+    if (this.#inFlight < this.#opts.window && this.#queueEmpty()) {
+      this.#send(pending);
+      return;
+    }
+    if (this.#queuedBytes + payload.length > this.#opts.maxQueuedBytes) {
+      this.#toFallback(subject, payload);
+      return;
+    }
+    this.#queue.push(pending);
+    this.#queuedBytes += payload.length;
+  }
+
+  /**
+   * Stops taking events into the stream (later ones go to the fallback) and
+   * waits up to `timeout` ms for the acknowledgements of those in flight and
+   * queued. Idempotent.
+   *
+   * @param timeout How long to wait, in ms.
+   */
+  async close(timeout = DEFAULT_STREAM_ACK_TIMEOUT): Promise<void> {
+    if (!this.#abort.signal.aborted) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<void>((resolve) => {
+        if (this.#inFlight === 0 && this.#queueEmpty()) resolve();
+        else this.#idle.add(resolve);
+      });
+      await Promise.race([
+        idle,
+        new Promise<void>((resolve) => timer = setTimeout(resolve, timeout)),
+      ]);
+      clearTimeout(timer);
+      this.#abort.abort();
+    }
+    // Whatever still waits goes the core way.
+    while (!this.#queueEmpty()) {
+      const next = this.#shift()!;
+      this.#toFallback(next.subject, next.payload);
+    }
+  }
+
+  #queueEmpty(): boolean {
+    return this.#queueHead === this.#queue.length;
+  }
+
+  #shift(): Pending | undefined {
+    if (this.#queueEmpty()) return undefined;
+    const next = this.#queue[this.#queueHead]!;
+    this.#queue[this.#queueHead] = undefined as unknown as Pending;
+    this.#queueHead++;
+    this.#queuedBytes -= next.payload.length;
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#queueHead = 0;
+    } else if (
+      this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length
+    ) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+    return next;
+  }
+
+  #send(pending: Pending): void {
+    this.#inFlight++;
+    this.#attempt(pending).finally(() => {
+      this.#inFlight--;
+      this.#pumpQueue();
+    });
+  }
+
+  #pumpQueue(): void {
+    while (this.#inFlight < this.#opts.window && !this.#queueEmpty()) {
+      const next = this.#shift()!;
+      if (this.#mode === "fallback" || this.#abort.signal.aborted) {
+        this.#toFallback(next.subject, next.payload);
+      } else {
+        this.#send(next);
+      }
+    }
+    if (this.#inFlight === 0 && this.#queueEmpty() && this.#idle.size > 0) {
+      for (const resolve of [...this.#idle]) resolve();
+      this.#idle.clear();
+    }
+  }
+
+  async #attempt(pending: Pending): Promise<void> {
+    const { retries, ackTimeout } = this.#opts;
+    for (let attempt = 0;; attempt++) {
+      try {
+        const hdrs = headers();
+        hdrs.set("Nats-Msg-Id", pending.id);
+        const ack = await this.#js.publish(pending.subject, pending.payload, {
+          headers: hdrs,
+          timeout: ackTimeout,
+        });
+        if (ack.duplicate) this.#stats.duplicates++;
+        else this.#stats.stored++;
+        return;
+      } catch (error) {
+        const signal = this.#abort.signal;
+        if (
+          attempt < retries && isRetriable(error) && !signal.aborted &&
+          this.#mode === "stream"
+        ) {
+          this.#stats.retried++;
+          await delay(Math.min(2_000, 100 * 2 ** attempt), signal);
+          continue;
+        }
+        // The stream cannot take it: core NATS gets it, and for a while
+        // every other event too.
+        this.#toFallback(pending.subject, pending.payload);
+        if (this.#mode === "stream" && !signal.aborted) {
+          this.#enterFallback(error);
+        }
+        return;
+      }
+    }
+  }
+
+  #toFallback(subject: string, payload: Uint8Array): void {
+    this.#stats.fallback++;
+    this.#opts.fallback(subject, payload);
+  }
+
+  #enterFallback(error?: unknown): void {
+    this.#mode = "fallback";
+    this.#stats.fallbackEpisodes++;
+    this.#fallbackUntil = Date.now() + this.#opts.retryInterval;
+    this.#opts.logger.warn(
+      "Event stream {stream} is not taking events{reason}: publishing on core NATS only (not stored, bounded, drops counted) and trying the stream again in {seconds} s ({fallback} events so far)",
+      {
+        stream: this.#opts.name,
+        reason: error === undefined ? "" : `: ${errorMessage(error)}`,
+        seconds: this.#opts.retryInterval / 1000,
+        fallback: this.#stats.fallback,
+      },
+    );
+    // Queued events go the core way now, in order.
+    while (!this.#queueEmpty()) {
+      const next = this.#shift()!;
+      this.#toFallback(next.subject, next.payload);
+    }
+  }
+
+  /** In fallback: whether the stream may be tried again (starts a probe). */
+  #leaveFallback(): boolean {
+    if (Date.now() < this.#fallbackUntil || this.#probing) return false;
+    this.#probing = true;
+    this.#ensure().then((ok) => {
+      this.#probing = false;
+      if (this.#abort.signal.aborted) return;
+      if (ok) {
+        this.#mode = "stream";
+        this.#opts.logger.info(
+          "Event stream {stream} takes events again ({fallback} went to core NATS meanwhile)",
+          { stream: this.#opts.name, fallback: this.#stats.fallback },
+        );
+      } else {
+        this.#fallbackUntil = Date.now() + this.#opts.retryInterval;
+      }
+    });
+    return false;
+  }
+
+  async #ensure(): Promise<boolean> {
+    const { name, logger } = this.#opts;
+    try {
+      const { action, info } = await ensureEventStream(this.#jsm, this.#opts);
+      const fields = {
+        stream: name,
+        subjects: (info.config.subjects ?? []).join(", "),
+        replicas: info.config.num_replicas,
+      };
+      if (action === "created") {
+        logger.info(
+          "Created event stream {stream} ({subjects}; {replicas} replicas)",
+          fields,
+        );
+      } else if (action === "extended") {
+        logger.warn(
+          "Event stream {stream} did not capture this proxy's events: added its subjects ({subjects}); other settings left as they are",
+          fields,
+        );
+      } else {
+        logger.info("Using event stream {stream} ({subjects})", fields);
+      }
+      return true;
+    } catch (error) {
+      logger.error("Cannot use event stream {stream}: {error}", {
+        stream: name,
+        error: errorMessage(error),
+      });
+      return false;
+    }
+  }
+}
