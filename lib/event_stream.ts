@@ -276,7 +276,7 @@ export async function ensureEventStream(
       max_age: maxAge * 1_000_000,
       max_bytes: maxBytes,
       num_replicas: replicas,
-      duplicate_window: DUPLICATE_WINDOW * 1_000_000,
+      duplicate_window: Math.min(DUPLICATE_WINDOW, maxAge) * 1_000_000,
     };
     try {
       return { action: "created", info: await jsm.streams.add(config) };

@@ -1,0 +1,201 @@
+import assert from "node:assert/strict";
+import { getLogger } from "@logtape/logtape";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { startNats, waitFor } from "../tests/harness/mod.ts";
+import {
+  ensureEventStream,
+  EventStreamPublisher,
+  subjectCovers,
+} from "./event_stream.ts";
+
+const logger = getLogger(["ari-proxy", "test", "events"]);
+const encoder = new TextEncoder();
+
+Deno.test("subjectCovers() matches wildcards token by token", () => {
+  assert.ok(subjectCovers("ari.event.>", "ari.event.app.>"));
+  assert.ok(subjectCovers("ari.event.*.>", "ari.event.app.>"));
+  assert.ok(subjectCovers("ari.>", "ari.dialogevent.>"));
+  assert.ok(!subjectCovers("ari.event.other.>", "ari.event.app.>"));
+  assert.ok(!subjectCovers("ari.event.*", "ari.event.app.>"));
+  assert.ok(!subjectCovers("ari.event.app.n1", "ari.event.app.>"));
+  assert.ok(subjectCovers("a.b", "a.b"));
+  assert.ok(!subjectCovers("a.b.>", "a.b"));
+});
+
+Deno.test("ensureEventStream() creates a missing stream, leaves an operator's limits alone and adds missing subjects", async () => {
+  await using nats = await startNats({ jetstream: true });
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const created = await ensureEventStream(jsm, {
+      name: "NEW",
+      subjects: ["p1.event.app.>"],
+      createSubjects: ["p1.event.>"],
+      maxAge: 60_000,
+      maxBytes: 1_000_000,
+    });
+    assert.equal(created.action, "created");
+    assert.deepEqual(created.info.config.subjects, ["p1.event.>"]);
+    assert.equal(created.info.config.max_age, 60_000 * 1_000_000);
+    assert.equal(created.info.config.max_bytes, 1_000_000);
+    const again = await ensureEventStream(jsm, {
+      name: "NEW",
+      subjects: ["p1.event.app.>"],
+    });
+    assert.equal(again.action, "exists");
+
+    await jsm.streams.add({
+      name: "OPS",
+      subjects: ["p2.event.app.>"],
+      max_msgs: 12_345,
+    });
+    const extended = await ensureEventStream(jsm, {
+      name: "OPS",
+      subjects: ["p2.event.app.>", "p2.dialogevent.>"],
+      maxBytes: 5,
+    });
+    assert.equal(extended.action, "extended");
+    assert.deepEqual(extended.info.config.subjects, [
+      "p2.event.app.>",
+      "p2.dialogevent.>",
+    ]);
+    assert.equal(extended.info.config.max_msgs, 12_345);
+    assert.equal(extended.info.config.max_bytes, -1);
+  } finally {
+    await nc.close();
+  }
+});
+
+async function collect(nc: NatsConnection, subject: string) {
+  const seen: string[] = [];
+  const sub = nc.subscribe(subject, {
+    callback: (_error, msg) => void seen.push(msg.string()),
+  });
+  await nc.flush();
+  return { seen, sub };
+}
+
+Deno.test("EventStreamPublisher stores every event with a bounded window and core subscribers get them all", async () => {
+  await using nats = await startNats({ jetstream: true });
+  const nc = await connect({ servers: nats.url });
+  const watcher = await connect({ servers: nats.url });
+  try {
+    const core = await collect(watcher, "ari.event.app.n1");
+    const fallback: string[] = [];
+    const publisher = await EventStreamPublisher.open(nc, {
+      name: "EV",
+      subjects: ["ari.event.app.>"],
+      window: 8,
+      fallback: (subject) => fallback.push(subject),
+      logger,
+    });
+    let maxInFlight = 0;
+    for (let i = 0; i < 500; i++) {
+      publisher.publish("ari.event.app.n1", encoder.encode(`{"n":${i}}`));
+      maxInFlight = Math.max(maxInFlight, publisher.stats().inFlight);
+    }
+    assert.ok(publisher.stats().queued > 0, "events beyond the window queue");
+    await waitFor(() => publisher.stats().stored === 500, {
+      timeout: 20_000,
+      message: "500 events stored",
+    });
+    assert.equal(maxInFlight, 8);
+    await waitFor(() => core.seen.length === 500, {
+      timeout: 10_000,
+      message: "500 events on core NATS",
+    });
+    assert.deepEqual(
+      core.seen.map((text) => JSON.parse(text).n),
+      Array.from({ length: 500 }, (_, i) => i),
+    );
+    assert.deepEqual(fallback, []);
+    const info = await (await jetstreamManager(nc)).streams.info("EV");
+    assert.equal(info.state.messages, 500);
+    await publisher.close();
+    const stats = publisher.stats();
+    assert.equal(stats.mode, "stream");
+    assert.equal(stats.inFlight, 0);
+    assert.equal(stats.fallback, 0);
+    core.sub.unsubscribe();
+  } finally {
+    await watcher.close();
+    await nc.close();
+  }
+});
+
+Deno.test("EventStreamPublisher falls back to the core path when JetStream cannot take events", async () => {
+  await using nats = await startNats(); // no JetStream
+  const nc = await connect({ servers: nats.url });
+  try {
+    const fallback: string[] = [];
+    const publisher = await EventStreamPublisher.open(nc, {
+      name: "EV",
+      subjects: ["ari.event.app.>"],
+      retries: 0,
+      ackTimeout: 1_000,
+      fallback: (subject) => fallback.push(subject),
+      logger,
+    });
+    assert.equal(publisher.stats().mode, "fallback");
+    publisher.publish("ari.event.app.n1", encoder.encode("{}"));
+    publisher.publish("ari.event.app.n1", encoder.encode("{}"));
+    assert.equal(fallback.length, 2);
+    const stats = publisher.stats();
+    assert.equal(stats.fallback, 2);
+    assert.equal(stats.stored, 0);
+    assert.equal(stats.fallbackEpisodes, 1);
+    await publisher.close();
+  } finally {
+    await nc.close();
+  }
+});
+
+Deno.test("EventStreamPublisher hands an event the stream refuses to the core path and tries the stream again later", async () => {
+  await using nats = await startNats({ jetstream: true });
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const fallback: string[] = [];
+    const publisher = await EventStreamPublisher.open(nc, {
+      name: "EV",
+      subjects: ["ari.event.app.>"],
+      retries: 1,
+      ackTimeout: 1_000,
+      retryInterval: 200,
+      fallback: (subject) => fallback.push(subject),
+      logger,
+    });
+    publisher.publish("ari.event.app.n1", encoder.encode("{}"));
+    await waitFor(() => publisher.stats().stored === 1, {
+      timeout: 10_000,
+      message: "first event stored",
+    });
+    await jsm.streams.delete("EV"); // now nothing answers on the subject
+    publisher.publish("ari.event.app.n1", encoder.encode("{}"));
+    await waitFor(() => publisher.stats().mode === "fallback", {
+      timeout: 20_000,
+      message: "fallback mode",
+    });
+    assert.equal(fallback.length, 1, "the refused event went the core way");
+    // After retryInterval the next event probes: the stream is re-created.
+    await waitFor(() => {
+      publisher.publish("ari.event.app.n1", encoder.encode("{}"));
+      return publisher.stats().mode === "stream";
+    }, { timeout: 20_000, interval: 100, message: "back on the stream" });
+    await waitFor(() => publisher.stats().inFlight === 0, {
+      timeout: 10_000,
+      message: "the probing publish acknowledged",
+    });
+    const before = publisher.stats().stored;
+    publisher.publish("ari.event.app.n1", encoder.encode("{}"));
+    await waitFor(() => publisher.stats().stored === before + 1, {
+      timeout: 10_000,
+      message: "stored again",
+    });
+    assert.equal(publisher.stats().fallbackEpisodes, 1);
+    await publisher.close();
+  } finally {
+    await nc.close();
+  }
+});
