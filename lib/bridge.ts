@@ -8,6 +8,12 @@
  * dropped (counted, logged) when NATS falls more than `maxPendingEventBytes`
  * behind.
  *
+ * With an event stream set ({@linkcode EventBridge.setStream},
+ * `--events.stream`), each event is handed to the stream publisher instead:
+ * an acknowledged JetStream publish (core subscribers still get it); what the
+ * stream cannot take comes back through {@linkcode EventBridge.publishCore},
+ * the bounded drop-and-count path above.
+ *
  * Most frames are never parsed: with no dialog bound, a frame that names
  * our node and application at its top level is published as it is.
  *
@@ -25,6 +31,7 @@ import {
 import type { AriEventObject } from "../client/native/events_socket.ts";
 import type { DialogRegistry } from "./dialogs.ts";
 import { errorMessage } from "./_log_text.ts";
+import type { EventStreamPublisher, EventStreamStats } from "./event_stream.ts";
 
 /** Default bound of event bytes waiting for NATS (32 MiB). */
 export const DEFAULT_MAX_PENDING_EVENT_BYTES = 32 * 1024 * 1024;
@@ -68,6 +75,8 @@ export interface ProxyEventStats {
    * client does not tell).
    */
   pendingBytes: number;
+  /** The event stream's counters, when `--events.stream` is on. */
+  stream?: EventStreamStats;
 }
 
 /** Options of {@linkcode createEventBridge}. */
@@ -98,6 +107,18 @@ export interface EventBridge {
   onFrame(frame: string): void;
   /** Publishes the queued events now, in order. */
   flush(): void;
+  /** Publishes events through this stream publisher from now on. */
+  setStream(stream: EventStreamPublisher): void;
+  /**
+   * Publishes one event on core NATS, or drops and counts it when NATS is
+   * `maxPendingEventBytes` behind (the stream publisher's fallback).
+   */
+  publishCore(subject: string, payload: Uint8Array): void;
+  /**
+   * Publishes what is queued and waits up to `timeout` ms for the stream's
+   * acknowledgements (no-op without a stream).
+   */
+  closeStream(timeout: number): Promise<void>;
   /** Counters. */
   stats(): ProxyEventStats;
   /** Publishes what is queued and stops the drop report timer. */
@@ -220,6 +241,7 @@ class Bridge implements EventBridge {
   readonly #prefix: string;
   readonly #dialogs: DialogRegistry;
   #nc: NatsConnection | undefined;
+  #stream: EventStreamPublisher | undefined;
   #node: string | undefined;
   #eventSubject = "";
   readonly #ev = {
@@ -261,6 +283,26 @@ class Bridge implements EventBridge {
 
   setConnection(nc: NatsConnection): void {
     this.#nc = nc;
+  }
+
+  setStream(stream: EventStreamPublisher): void {
+    this.flush();
+    this.#stream = stream;
+  }
+
+  publishCore = (subject: string, payload: Uint8Array): void => {
+    const size = subject.length + payload.length + PUB_OVERHEAD;
+    const limit = this.#opts.maxPendingEventBytes - size;
+    if ((this.#natsPending = natsPendingBytes(this.#nc)) > limit) {
+      this.#overflow();
+      return;
+    }
+    this.#publish(subject, payload);
+  };
+
+  async closeStream(timeout: number): Promise<void> {
+    this.flush();
+    await this.#stream?.close(timeout);
   }
 
   setNode(node: string): void {
@@ -396,11 +438,17 @@ class Bridge implements EventBridge {
     this.#qPayloads = [];
     this.#qDialog = [];
     this.#qBytes = 0;
+    const stream = this.#stream;
     for (let i = 0; i < n; i++) {
-      if (this.#publish(subjects[i]!, bodies[i]!)) {
-        if (dialog[i]) this.#ev.dialogPublished++;
-        else this.#ev.published++;
+      if (stream !== undefined) {
+        // Never throws; what the stream cannot take comes back through
+        // publishCore (bounded, drops counted there).
+        stream.publish(subjects[i]!, bodies[i]!);
+      } else if (!this.#publish(subjects[i]!, bodies[i]!)) {
+        continue;
       }
+      if (dialog[i]) this.#ev.dialogPublished++;
+      else this.#ev.published++;
     }
     this.#natsPending = natsPendingBytes(this.#nc);
   };
@@ -504,6 +552,7 @@ class Bridge implements EventBridge {
       ...this.#ev,
       queued: this.#qSubjects.length,
       pendingBytes: natsPendingBytes(this.#nc),
+      ...(this.#stream === undefined ? {} : { stream: this.#stream.stats() }),
     };
   }
 

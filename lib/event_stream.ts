@@ -233,6 +233,60 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
+ * Checks the name and the numbers of event stream options.
+ *
+ * @param options The options (subjects and callbacks are not checked).
+ * @throws {TypeError} When `name` is not one subject token.
+ * @throws {RangeError} When a number is out of range.
+ *
+ * @example
+ * ```ts
+ * import { validateEventStreamOptions } from "./event_stream.ts";
+ * validateEventStreamOptions({ name: "ARI_EVENTS", replicas: 3 });
+ * ```
+ */
+export function validateEventStreamOptions(
+  options: Partial<EventStreamOptions>,
+): void {
+  const {
+    name,
+    maxAge = DEFAULT_STREAM_MAX_AGE,
+    maxBytes = DEFAULT_STREAM_MAX_BYTES,
+    replicas = 1,
+    window = DEFAULT_STREAM_WINDOW,
+    retries = DEFAULT_STREAM_RETRIES,
+    ackTimeout = DEFAULT_STREAM_ACK_TIMEOUT,
+    retryInterval = DEFAULT_STREAM_RETRY_INTERVAL,
+    maxQueuedBytes = DEFAULT_STREAM_MAX_QUEUED_BYTES,
+  } = options;
+  if (typeof name !== "string" || !/^[^\s.*>]+$/.test(name)) {
+    throw new TypeError(
+      `Invalid event stream name "${name}" (expected one subject token)`,
+    );
+  }
+  positive(maxAge, "maxAge");
+  positive(maxBytes, "maxBytes");
+  positive(ackTimeout, "ackTimeout");
+  positive(retryInterval, "retryInterval");
+  positive(maxQueuedBytes, "maxQueuedBytes");
+  if (!Number.isInteger(window) || window < 1) {
+    throw new RangeError(
+      `Invalid event stream option "window": ${window} (expected a positive integer)`,
+    );
+  }
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw new RangeError(
+      `Invalid event stream option "retries": ${retries} (expected an integer >= 0)`,
+    );
+  }
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+    throw new RangeError(
+      `Invalid event stream option "replicas": ${replicas} (expected 1..5)`,
+    );
+  }
+}
+
+/**
  * Makes sure stream `name` exists and captures `subjects`.
  *
  * @param jsm The JetStream manager.
@@ -364,33 +418,9 @@ export class EventStreamPublisher {
       logger,
       publisherId = crypto.randomUUID(),
     } = options;
-    if (typeof name !== "string" || !/^[^\s.*>]+$/.test(name)) {
-      throw new TypeError(
-        `Invalid event stream name "${name}" (expected one subject token)`,
-      );
-    }
+    validateEventStreamOptions(options);
     if (!Array.isArray(subjects) || subjects.length === 0) {
       throw new TypeError("Invalid event stream subjects: none given");
-    }
-    positive(maxAge, "maxAge");
-    positive(maxBytes, "maxBytes");
-    positive(ackTimeout, "ackTimeout");
-    positive(retryInterval, "retryInterval");
-    positive(maxQueuedBytes, "maxQueuedBytes");
-    if (!Number.isInteger(window) || window < 1) {
-      throw new RangeError(
-        `Invalid event stream option "window": ${window} (expected a positive integer)`,
-      );
-    }
-    if (!Number.isInteger(retries) || retries < 0) {
-      throw new RangeError(
-        `Invalid event stream option "retries": ${retries} (expected an integer >= 0)`,
-      );
-    }
-    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
-      throw new RangeError(
-        `Invalid event stream option "replicas": ${replicas} (expected 1..5)`,
-      );
     }
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     const js = jetstream(nc, { timeout: ackTimeout });
