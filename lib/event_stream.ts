@@ -16,9 +16,10 @@
  * - keeps at most `window` publishes waiting for their acknowledgement;
  *   events beyond wait in order in a queue bounded by `maxQueuedBytes`;
  * - retries a publish that timed out or found no stream leader (cluster
- *   fail-over) with backoff, with a `Nats-Msg-Id` header so that the stream
+ *   fail-over: a leader election takes seconds) with backoff for up to
+ *   `retryTimeout` ms, holding the events behind it in the queue, with a `Nats-Msg-Id` header so that the stream
  *   stores a retried event once (duplicate window);
- * - when the stream cannot take an event (retries exhausted, stream
+ * - when the stream cannot take an event (`retryTimeout` over, stream
  *   refused, queue full) hands the event to `fallback`: the proxy's core
  *   NATS path (bounded, drops counted), so core subscribers still get it.
  *   It then publishes on core NATS only for `retryInterval` ms, logs that
@@ -65,8 +66,8 @@ export const DEFAULT_STREAM_MAX_BYTES = 1024 * 1024 * 1024;
 /** Default number of publishes waiting for an acknowledgement. */
 export const DEFAULT_STREAM_WINDOW = 256;
 
-/** Default retries of a publish that timed out or found no stream leader. */
-export const DEFAULT_STREAM_RETRIES = 5;
+/** Default time a publish that timed out or found no stream leader is retried, in ms. */
+export const DEFAULT_STREAM_RETRY_TIMEOUT = 30_000;
 
 /** Default time a publish waits for its acknowledgement, in ms. */
 export const DEFAULT_STREAM_ACK_TIMEOUT = 5_000;
@@ -116,11 +117,12 @@ export interface EventStreamOptions {
    */
   window?: number;
   /**
-   * Retries of a publish that timed out or found no stream leader.
+   * How long a publish that timed out or found no stream leader is retried
+   * (with backoff up to 1 s) before its event goes to `fallback`, in ms.
    *
-   * @default {5}
+   * @default {30000}
    */
-  retries?: number;
+  retryTimeout?: number;
   /**
    * Time a publish waits for its acknowledgement, in ms.
    *
@@ -254,7 +256,7 @@ export function validateEventStreamOptions(
     maxBytes = DEFAULT_STREAM_MAX_BYTES,
     replicas = 1,
     window = DEFAULT_STREAM_WINDOW,
-    retries = DEFAULT_STREAM_RETRIES,
+    retryTimeout = DEFAULT_STREAM_RETRY_TIMEOUT,
     ackTimeout = DEFAULT_STREAM_ACK_TIMEOUT,
     retryInterval = DEFAULT_STREAM_RETRY_INTERVAL,
     maxQueuedBytes = DEFAULT_STREAM_MAX_QUEUED_BYTES,
@@ -274,9 +276,9 @@ export function validateEventStreamOptions(
       `Invalid event stream option "window": ${window} (expected a positive integer)`,
     );
   }
-  if (!Number.isInteger(retries) || retries < 0) {
+  if (!(retryTimeout >= 0 && isFinite(retryTimeout))) {
     throw new RangeError(
-      `Invalid event stream option "retries": ${retries} (expected an integer >= 0)`,
+      `Invalid event stream option "retryTimeout": ${retryTimeout} (expected ms >= 0)`,
     );
   }
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
@@ -365,8 +367,7 @@ export class EventStreamPublisher {
   #inFlight = 0;
   #counter = 0;
   #mode: "stream" | "fallback" = "stream";
-  #fallbackUntil = 0;
-  #probing = false;
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #abort = new AbortController();
   readonly #idle = new Set<() => void>();
   readonly #stats = {
@@ -410,7 +411,7 @@ export class EventStreamPublisher {
       maxBytes = DEFAULT_STREAM_MAX_BYTES,
       replicas = 1,
       window = DEFAULT_STREAM_WINDOW,
-      retries = DEFAULT_STREAM_RETRIES,
+      retryTimeout = DEFAULT_STREAM_RETRY_TIMEOUT,
       ackTimeout = DEFAULT_STREAM_ACK_TIMEOUT,
       retryInterval = DEFAULT_STREAM_RETRY_INTERVAL,
       maxQueuedBytes = DEFAULT_STREAM_MAX_QUEUED_BYTES,
@@ -432,7 +433,7 @@ export class EventStreamPublisher {
       maxBytes,
       replicas,
       window,
-      retries,
+      retryTimeout,
       ackTimeout,
       retryInterval,
       maxQueuedBytes,
@@ -467,7 +468,7 @@ export class EventStreamPublisher {
       this.#toFallback(subject, payload);
       return;
     }
-    if (this.#mode === "fallback" && !this.#leaveFallback()) {
+    if (this.#mode === "fallback") {
       this.#toFallback(subject, payload);
       return;
     }
@@ -508,6 +509,8 @@ export class EventStreamPublisher {
       ]);
       clearTimeout(timer);
       this.#abort.abort();
+      clearTimeout(this.#probeTimer);
+      this.#probeTimer = undefined;
     }
     // Whatever still waits goes the core way.
     while (!this.#queueEmpty()) {
@@ -562,7 +565,8 @@ export class EventStreamPublisher {
   }
 
   async #attempt(pending: Pending): Promise<void> {
-    const { retries, ackTimeout } = this.#opts;
+    const { retryTimeout, ackTimeout } = this.#opts;
+    const giveUp = Date.now() + retryTimeout;
     for (let attempt = 0;; attempt++) {
       try {
         const hdrs = headers();
@@ -577,11 +581,11 @@ export class EventStreamPublisher {
       } catch (error) {
         const signal = this.#abort.signal;
         if (
-          attempt < retries && isRetriable(error) && !signal.aborted &&
+          Date.now() < giveUp && isRetriable(error) && !signal.aborted &&
           this.#mode === "stream"
         ) {
           this.#stats.retried++;
-          await delay(Math.min(2_000, 100 * 2 ** attempt), signal);
+          await delay(Math.min(1_000, 50 * 2 ** attempt), signal);
           continue;
         }
         // The stream cannot take it: core NATS gets it, and for a while
@@ -603,7 +607,7 @@ export class EventStreamPublisher {
   #enterFallback(error?: unknown): void {
     this.#mode = "fallback";
     this.#stats.fallbackEpisodes++;
-    this.#fallbackUntil = Date.now() + this.#opts.retryInterval;
+    this.#armProbe();
     this.#opts.logger.warn(
       "Event stream {stream} is not taking events{reason}: publishing on core NATS only (not stored, bounded, drops counted) and trying the stream again in {seconds} s ({fallback} events so far)",
       {
@@ -620,24 +624,25 @@ export class EventStreamPublisher {
     }
   }
 
-  /** In fallback: whether the stream may be tried again (starts a probe). */
-  #leaveFallback(): boolean {
-    if (Date.now() < this.#fallbackUntil || this.#probing) return false;
-    this.#probing = true;
-    this.#ensure().then((ok) => {
-      this.#probing = false;
-      if (this.#abort.signal.aborted) return;
-      if (ok) {
+  /** In fallback: tries the stream again after `retryInterval`. */
+  #armProbe(): void {
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      this.#ensure().then((ok) => {
+        if (this.#abort.signal.aborted) return;
+        if (!ok) {
+          this.#armProbe();
+          return;
+        }
         this.#mode = "stream";
         this.#opts.logger.info(
           "Event stream {stream} takes events again ({fallback} went to core NATS meanwhile)",
           { stream: this.#opts.name, fallback: this.#stats.fallback },
         );
-      } else {
-        this.#fallbackUntil = Date.now() + this.#opts.retryInterval;
-      }
-    });
-    return false;
+      });
+    }, this.#opts.retryInterval);
+    Deno.unrefTimer(this.#probeTimer);
   }
 
   async #ensure(): Promise<boolean> {

@@ -170,7 +170,7 @@ export type ProxyEventStreamOptions = Pick<
   | "maxBytes"
   | "replicas"
   | "window"
-  | "retries"
+  | "retryTimeout"
   | "ackTimeout"
   | "retryInterval"
   | "maxQueuedBytes"
