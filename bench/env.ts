@@ -130,6 +130,8 @@ export interface ProxyChildStart {
   node: string;
   /** Extra `deno run` flags for the proxy (e.g. `--cpu-prof`). */
   denoFlags?: string[];
+  /** Extra environment settings for the proxy (e.g. `EVENTS_STREAM`). */
+  env?: Record<string, string>;
   /**
    * Readiness deadline, ms.
    *
@@ -155,8 +157,16 @@ export interface ProxyChildStart {
 export async function startProxyChild(
   options: ProxyChildStart,
 ): Promise<Child> {
-  const { nc, natsUrl, ari, app, node, denoFlags = [], timeoutMs = 60_000 } =
-    options;
+  const {
+    nc,
+    natsUrl,
+    ari,
+    app,
+    node,
+    denoFlags = [],
+    env = {},
+    timeoutMs = 60_000,
+  } = options;
   const announced = Promise.withResolvers<void>();
   const sub = nc.subscribe(`${PREFIX}announce`, {
     callback: (_error, msg) => {
@@ -178,6 +188,7 @@ export async function startProxyChild(
     wsUrl: ari.wsUrl,
     natsUrl,
     denoFlags,
+    env,
   });
   const pinger = setInterval(() => nc.publish(`${PREFIX}ping`, "{}"), 250);
   const ready = (async () => {

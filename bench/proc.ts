@@ -325,6 +325,8 @@ export interface ProxyChildOptions {
   natsUrl: string;
   /** Extra `deno run` flags, e.g. `--cpu-prof`. */
   denoFlags?: string[];
+  /** Extra environment settings, e.g. `EVENTS_STREAM`. */
+  env?: Record<string, string>;
 }
 
 /** `deno run` flags of the proxy when `deno.json` has no usable `start` task. */
@@ -397,6 +399,7 @@ export function spawnProxy(options: ProxyChildOptions): Child {
       ARI_HTTP_URL: options.httpUrl,
       ARI_WEBSOCKET_URL: options.wsUrl,
       MESSAGEBUS_URL: options.natsUrl,
+      ...options.env,
     },
   });
 }

@@ -27,6 +27,7 @@ import type { Scenario, ScenarioOutput } from "./scenario.ts";
 import { callControl } from "./scenarios/call_control.ts";
 import { clusterList } from "./scenarios/cluster_list.ts";
 import { eventsAsterisk, eventsFake } from "./scenarios/event_throughput.ts";
+import { eventsStream } from "./scenarios/event_stream.ts";
 import { requestOverhead } from "./scenarios/request_overhead.ts";
 import { resources } from "./scenarios/resources.ts";
 import { evaluateTargets, type TargetResult } from "./targets.ts";
@@ -37,6 +38,7 @@ export const SCENARIOS: readonly Scenario[] = [
   requestOverhead,
   eventsAsterisk,
   eventsFake,
+  eventsStream,
   callControl,
   clusterList,
   resources,
