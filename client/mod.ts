@@ -121,6 +121,20 @@ export async function connectNative(
  * const channel = await client.channels.originate({ endpoint: "PJSIP/alice" });
  * await channel.once("StasisStart");
  * ```
+ *
+ * @example Durable events: resume after a restart (proxies run with `--events.stream`)
+ * ```ts ignore
+ * import { connect, eventStreamInfo } from "./mod.ts";
+ *
+ * await using client = await connect({
+ *   servers: "nats://127.0.0.1:4222",
+ *   application: "billing",
+ *   durable: { name: "billing", start: "all" },
+ * });
+ * client.on("ChannelDestroyed", async (event) => {
+ *   console.log(eventStreamInfo(event)?.seq); // acknowledged after this handler
+ * });
+ * ```
  */
 export async function connect(
   options?: NatsTransportOptions,
