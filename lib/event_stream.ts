@@ -26,7 +26,13 @@
  *   it does, and tries the stream again.
  *
  * Ordering: events are stored in publish order except around a retry (a
- * retried event lands after the ones published meanwhile).
+ * retried event lands after the ones published meanwhile). Every attempt is
+ * an ordinary NATS message, so core subscribers may get a retried event
+ * twice; the stream stores it once.
+ *
+ * Cost: one reply subscription for all publishes and one timer for all
+ * timeouts (not a request object and a timer per event); the
+ * `Nats-Msg-Id` header object is reused.
  *
  * @example
  * ```ts ignore
@@ -44,11 +50,16 @@
  */
 
 import type { Logger } from "@logtape/logtape";
-import { headers, type NatsConnection } from "@nats-io/nats-core";
+import {
+  createInbox,
+  headers,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/nats-core";
 import {
   DiscardPolicy,
-  jetstream,
-  type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
   RetentionPolicy,
@@ -180,7 +191,65 @@ type ResolvedOptions = Required<EventStreamOptions>;
 interface Pending {
   subject: string;
   payload: Uint8Array;
+  /** `Nats-Msg-Id`: the same for every attempt (the stream stores it once). */
   id: string;
+  /** Reply token of the current attempt ("" while not waiting). */
+  token: string;
+  /** When the current attempt times out (ms since epoch). */
+  deadline: number;
+  /** Attempts so far. */
+  attempt: number;
+  /** After this time (ms since epoch) a failed attempt is not retried. */
+  giveUp: number;
+}
+
+/** One attempt of a publish in the deadline queue. */
+interface Attempt {
+  pending: Pending;
+  token: string;
+  deadline: number;
+}
+
+/** A publish that failed: whether it may be retried, and why. */
+interface Failure {
+  retriable: boolean;
+  error: Error;
+}
+
+/** Reads a JetStream publish acknowledgement (`{"stream":…,"seq":…}` or `{"error":…}`). */
+function readAck(msg: Msg): { duplicate: boolean } | Failure {
+  const code = msg.headers?.code ?? 0;
+  if (code === 503 || (code >= 400 && msg.data.length === 0)) {
+    return {
+      retriable: true,
+      error: new Error(
+        `No stream leader answered (status ${code}${
+          msg.headers?.description ? ` ${msg.headers.description}` : ""
+        })`,
+      ),
+    };
+  }
+  const text = msg.string();
+  if (!text.includes('"error"')) {
+    return { duplicate: text.includes('"duplicate":true') };
+  }
+  let description = text;
+  let errCode = 0;
+  try {
+    const parsed = JSON.parse(text) as {
+      error?: { code?: number; description?: string };
+    };
+    description = parsed.error?.description ?? text;
+    errCode = parsed.error?.code ?? 0;
+  } catch {
+    // Keep the raw text.
+  }
+  return {
+    // 503: the stream has no leader right now (fail-over); 5xx in general
+    // is the server's trouble, 4xx (limits, wrong stream) is not transient.
+    retriable: errCode >= 500,
+    error: new Error(`The stream refused the event: ${description}`),
+  };
 }
 
 function positive(value: number, name: string): number {
@@ -211,27 +280,6 @@ export function subjectCovers(filter: string, subject: string): boolean {
     if (token !== s[i]) return false;
   }
   return f.length === s.length;
-}
-
-function isRetriable(error: unknown): boolean {
-  const name = (error as { name?: string })?.name ?? "";
-  const message = errorMessage(error);
-  return /timeout/i.test(name) || /timeout|timed out/i.test(message) ||
-    /no responders|not enabled|503/i.test(message) ||
-    /disconnect|closed|reconnect/i.test(message);
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
@@ -358,8 +406,21 @@ export async function ensureEventStream(
 
 /** See the module doc. */
 export class EventStreamPublisher {
-  readonly #js: JetStreamClient;
+  readonly #nc: NatsConnection;
   readonly #jsm: JetStreamManager;
+  /** Reply subjects are `<inbox>.<token>`, one subscription for all. */
+  readonly #inbox: string;
+  readonly #replies: Subscription;
+  /** Attempts waiting for their acknowledgement, by reply token. */
+  readonly #waiting = new Map<string, Pending>();
+  /** The same attempts in send order = deadline order (one timeout length). */
+  #deadlines: Attempt[] = [];
+  #deadlineHead = 0;
+  #deadlineTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Reused for every publish: NATS encodes headers when publishing. */
+  readonly #headers: MsgHdrs = headers();
+  #tokens = 0;
   readonly #opts: ResolvedOptions;
   readonly #queue: Pending[] = [];
   #queueHead = 0;
@@ -379,13 +440,24 @@ export class EventStreamPublisher {
   };
 
   private constructor(
-    js: JetStreamClient,
+    nc: NatsConnection,
     jsm: JetStreamManager,
     opts: ResolvedOptions,
   ) {
-    this.#js = js;
+    this.#nc = nc;
     this.#jsm = jsm;
     this.#opts = opts;
+    this.#inbox = `${createInbox()}.`;
+    this.#replies = nc.subscribe(`${this.#inbox}*`, {
+      callback: (_error, msg) => this.#onReply(msg),
+    });
+    // Timeouts: one check per quarter of the ack timeout (at most 250 ms)
+    // instead of one timer per publish.
+    this.#deadlineTimer = setInterval(
+      () => this.#expire(),
+      Math.min(250, Math.max(10, opts.ackTimeout / 4)),
+    );
+    Deno.unrefTimer(this.#deadlineTimer);
   }
 
   /**
@@ -424,8 +496,7 @@ export class EventStreamPublisher {
       throw new TypeError("Invalid event stream subjects: none given");
     }
     const jsm = await jetstreamManager(nc, { checkAPI: false });
-    const js = jetstream(nc, { timeout: ackTimeout });
-    const publisher = new EventStreamPublisher(js, jsm, {
+    const publisher = new EventStreamPublisher(nc, jsm, {
       name,
       subjects,
       createSubjects,
@@ -476,6 +547,10 @@ export class EventStreamPublisher {
       subject,
       payload,
       id: `${this.#opts.publisherId}-${++this.#counter}`,
+      token: "",
+      deadline: 0,
+      attempt: 0,
+      giveUp: 0,
     };
     if (this.#inFlight < this.#opts.window && this.#queueEmpty()) {
       this.#send(pending);
@@ -511,6 +586,25 @@ export class EventStreamPublisher {
       this.#abort.abort();
       clearTimeout(this.#probeTimer);
       this.#probeTimer = undefined;
+      clearInterval(this.#deadlineTimer);
+      this.#deadlineTimer = undefined;
+      for (const retry of this.#retryTimers) clearTimeout(retry);
+      this.#retryTimers.clear();
+      try {
+        this.#replies.unsubscribe();
+      } catch {
+        // The connection is closed.
+      }
+      // Unacknowledged events go the core way too (the stream may have them
+      // already: core subscribers may then see them twice).
+      const unacknowledged = new Set(this.#waiting.values());
+      this.#waiting.clear();
+      this.#deadlines = [];
+      this.#deadlineHead = 0;
+      for (const pending of unacknowledged) {
+        this.#inFlight--;
+        this.#toFallback(pending.subject, pending.payload);
+      }
     }
     // Whatever still waits goes the core way.
     while (!this.#queueEmpty()) {
@@ -543,10 +637,107 @@ export class EventStreamPublisher {
 
   #send(pending: Pending): void {
     this.#inFlight++;
-    this.#attempt(pending).finally(() => {
-      this.#inFlight--;
-      this.#pumpQueue();
-    });
+    pending.giveUp = Date.now() + this.#opts.retryTimeout;
+    this.#transmit(pending);
+  }
+
+  /** One attempt: publish with a reply subject; the ack comes to #onReply. */
+  #transmit(pending: Pending): void {
+    const token = String(++this.#tokens);
+    pending.token = token;
+    pending.attempt++;
+    pending.deadline = Date.now() + this.#opts.ackTimeout;
+    this.#waiting.set(token, pending);
+    this.#deadlines.push({ pending, token, deadline: pending.deadline });
+    try {
+      this.#headers.set("Nats-Msg-Id", pending.id);
+      this.#nc.publish(pending.subject, pending.payload, {
+        reply: this.#inbox + token,
+        headers: this.#headers,
+      });
+    } catch (error) {
+      this.#waiting.delete(token);
+      pending.token = "";
+      this.#fail(pending, {
+        retriable: !this.#nc.isClosed(),
+        error: error instanceof Error ? error : new Error(String(error)),
+      });
+    }
+  }
+
+  #onReply(msg: Msg): void {
+    const token = msg.subject.slice(this.#inbox.length);
+    const pending = this.#waiting.get(token);
+    if (pending === undefined) return; // timed out before, or closed
+    this.#waiting.delete(token);
+    pending.token = "";
+    const result = readAck(msg);
+    if ("retriable" in result) {
+      this.#fail(pending, result);
+      return;
+    }
+    if (result.duplicate) this.#stats.duplicates++;
+    else this.#stats.stored++;
+    this.#done();
+  }
+
+  #expire(): void {
+    const now = Date.now();
+    const list = this.#deadlines;
+    while (this.#deadlineHead < list.length) {
+      const { pending, token, deadline } = list[this.#deadlineHead]!;
+      if (deadline > now) break;
+      this.#deadlineHead++;
+      // Skipped: answered already, or re-sent (a later entry covers it).
+      if (pending.token !== token) continue;
+      this.#waiting.delete(token);
+      pending.token = "";
+      this.#fail(pending, {
+        retriable: true,
+        error: new Error(
+          `No acknowledgement within ${this.#opts.ackTimeout} ms`,
+        ),
+      });
+    }
+    if (this.#deadlineHead > 1024 && this.#deadlineHead * 2 > list.length) {
+      this.#deadlines = list.slice(this.#deadlineHead);
+      this.#deadlineHead = 0;
+    }
+  }
+
+  #fail(pending: Pending, failure: Failure): void {
+    const signal = this.#abort.signal;
+    if (
+      failure.retriable && Date.now() < pending.giveUp && !signal.aborted &&
+      this.#mode === "stream"
+    ) {
+      this.#stats.retried++;
+      const backoff = Math.min(1_000, 50 * 2 ** (pending.attempt - 1));
+      const timer = setTimeout(() => {
+        this.#retryTimers.delete(timer);
+        if (this.#mode === "stream" && !signal.aborted) {
+          this.#transmit(pending);
+        } else {
+          this.#toFallback(pending.subject, pending.payload);
+          this.#done();
+        }
+      }, backoff);
+      this.#retryTimers.add(timer);
+      return;
+    }
+    // The stream cannot take it: core NATS gets it, and for a while every
+    // other event too.
+    this.#toFallback(pending.subject, pending.payload);
+    if (this.#mode === "stream" && !signal.aborted) {
+      this.#enterFallback(failure.error);
+    }
+    this.#done();
+  }
+
+  /** One publish finished (stored or handed to the fallback). */
+  #done(): void {
+    this.#inFlight--;
+    this.#pumpQueue();
   }
 
   #pumpQueue(): void {
@@ -561,41 +752,6 @@ export class EventStreamPublisher {
     if (this.#inFlight === 0 && this.#queueEmpty() && this.#idle.size > 0) {
       for (const resolve of [...this.#idle]) resolve();
       this.#idle.clear();
-    }
-  }
-
-  async #attempt(pending: Pending): Promise<void> {
-    const { retryTimeout, ackTimeout } = this.#opts;
-    const giveUp = Date.now() + retryTimeout;
-    for (let attempt = 0;; attempt++) {
-      try {
-        const hdrs = headers();
-        hdrs.set("Nats-Msg-Id", pending.id);
-        const ack = await this.#js.publish(pending.subject, pending.payload, {
-          headers: hdrs,
-          timeout: ackTimeout,
-        });
-        if (ack.duplicate) this.#stats.duplicates++;
-        else this.#stats.stored++;
-        return;
-      } catch (error) {
-        const signal = this.#abort.signal;
-        if (
-          Date.now() < giveUp && isRetriable(error) && !signal.aborted &&
-          this.#mode === "stream"
-        ) {
-          this.#stats.retried++;
-          await delay(Math.min(1_000, 50 * 2 ** attempt), signal);
-          continue;
-        }
-        // The stream cannot take it: core NATS gets it, and for a while
-        // every other event too.
-        this.#toFallback(pending.subject, pending.payload);
-        if (this.#mode === "stream" && !signal.aborted) {
-          this.#enterFallback(error);
-        }
-        return;
-      }
     }
   }
 

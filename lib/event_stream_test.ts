@@ -201,3 +201,43 @@ Deno.test("EventStreamPublisher hands an event the stream refuses to the core pa
     await nc.close();
   }
 });
+
+Deno.test("EventStreamPublisher retries an unacknowledged publish until retryTimeout, then hands it to the core path", async () => {
+  await using nats = await startNats({ jetstream: true });
+  const nc = await connect({ servers: nats.url });
+  const watcher = await connect({ servers: nats.url });
+  try {
+    const fallback: string[] = [];
+    const publisher = await EventStreamPublisher.open(nc, {
+      name: "EV",
+      subjects: ["ari.event.app.>"],
+      ackTimeout: 100,
+      retryTimeout: 600,
+      retryInterval: 60_000,
+      fallback: (subject) => fallback.push(subject),
+      logger,
+    });
+    await (await jetstreamManager(nc)).streams.delete("EV");
+    // A core subscriber means interest: no "no responders", just silence.
+    const core = await collect(watcher, "ari.event.app.n1");
+    publisher.publish("ari.event.app.n1", encoder.encode('{"n":1}'));
+    await waitFor(() => fallback.length === 1, {
+      timeout: 20_000,
+      message: "the unacknowledged event handed to the core path",
+    });
+    const stats = publisher.stats();
+    assert.ok(stats.retried >= 2, `retried ${stats.retried}`);
+    assert.equal(stats.inFlight, 0);
+    assert.equal(stats.mode, "fallback");
+    // Each attempt reached core subscribers (same Nats-Msg-Id each time).
+    await waitFor(() => core.seen.length >= 3, {
+      timeout: 10_000,
+      message: "attempts seen on core NATS",
+    });
+    core.sub.unsubscribe();
+    await publisher.close();
+  } finally {
+    await watcher.close();
+    await nc.close();
+  }
+});
