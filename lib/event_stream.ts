@@ -15,20 +15,23 @@
  *   every other setting of an operator's stream alone;
  * - keeps at most `window` publishes waiting for their acknowledgement;
  *   events beyond wait in order in a queue bounded by `maxQueuedBytes`;
- * - retries a publish that timed out or found no stream leader (cluster
- *   fail-over: a leader election takes seconds) with backoff for up to
- *   `retryTimeout` ms, holding the events behind it in the queue, with a `Nats-Msg-Id` header so that the stream
- *   stores a retried event once (duplicate window);
+ * - when a publish times out or finds no stream leader (cluster fail-over:
+ *   a leader election takes seconds), stalls: new events queue, one probe
+ *   (the oldest failed event) is retried with backoff, and the first
+ *   acknowledgement resends every failed event once, in order; after
+ *   `retryTimeout` ms of stall it falls back (below). Every publish carries
+ *   a `Nats-Msg-Id` header, so the stream stores a retried event once
+ *   (duplicate window);
  * - when the stream cannot take an event (`retryTimeout` over, stream
  *   refused, queue full) hands the event to `fallback`: the proxy's core
  *   NATS path (bounded, drops counted), so core subscribers still get it.
  *   It then publishes on core NATS only for `retryInterval` ms, logs that
  *   it does, and tries the stream again.
  *
- * Ordering: events are stored in publish order except around a retry (a
- * retried event lands after the ones published meanwhile). Every attempt is
- * an ordinary NATS message, so core subscribers may get a retried event
- * twice; the stream stores it once.
+ * Ordering: events are stored in publish order, except that a failed event
+ * whose successors were stored before the failure shows lands after them.
+ * Every attempt is an ordinary NATS message, so core subscribers may get a
+ * retried event twice (once per fail-over); the stream stores it once.
  *
  * Cost: one reply subscription for all publishes and one timer for all
  * timeouts (not a request object and a timer per event); the
@@ -197,10 +200,8 @@ interface Pending {
   token: string;
   /** When the current attempt times out (ms since epoch). */
   deadline: number;
-  /** Attempts so far. */
-  attempt: number;
-  /** After this time (ms since epoch) a failed attempt is not retried. */
-  giveUp: number;
+  /** Publish order (for resending in order). */
+  order: number;
 }
 
 /** One attempt of a publish in the deadline queue. */
@@ -417,7 +418,19 @@ export class EventStreamPublisher {
   #deadlines: Attempt[] = [];
   #deadlineHead = 0;
   #deadlineTimer: ReturnType<typeof setInterval> | undefined;
-  readonly #retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  /**
+   * Stalled: a publish failed in a way worth retrying (timeout, no stream
+   * leader). Then one probe (the oldest failed event) is retried with
+   * backoff while every other failed event waits here, in order, and new
+   * events queue; the first acknowledgement resends them all in order. So a
+   * fail-over costs one retry per event, not one per event per backoff step
+   * (each attempt also reaches core subscribers).
+   */
+  #resend: Pending[] = [];
+  #stalledSince = 0;
+  #stallSteps = 0;
+  #stallProbe: Pending | undefined;
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
   /** Reused for every publish: NATS encodes headers when publishing. */
   readonly #headers: MsgHdrs = headers();
   #tokens = 0;
@@ -549,10 +562,12 @@ export class EventStreamPublisher {
       id: `${this.#opts.publisherId}-${++this.#counter}`,
       token: "",
       deadline: 0,
-      attempt: 0,
-      giveUp: 0,
+      order: this.#counter,
     };
-    if (this.#inFlight < this.#opts.window && this.#queueEmpty()) {
+    if (
+      this.#inFlight < this.#opts.window && this.#queueEmpty() &&
+      this.#stalledSince === 0
+    ) {
       this.#send(pending);
       return;
     }
@@ -588,8 +603,14 @@ export class EventStreamPublisher {
       this.#probeTimer = undefined;
       clearInterval(this.#deadlineTimer);
       this.#deadlineTimer = undefined;
-      for (const retry of this.#retryTimers) clearTimeout(retry);
-      this.#retryTimers.clear();
+      clearTimeout(this.#stallTimer);
+      this.#stallTimer = undefined;
+      this.#stallProbe = undefined;
+      this.#stalledSince = 0;
+      for (const pending of this.#resend.splice(0)) {
+        this.#inFlight--;
+        this.#toFallback(pending.subject, pending.payload);
+      }
       try {
         this.#replies.unsubscribe();
       } catch {
@@ -637,7 +658,6 @@ export class EventStreamPublisher {
 
   #send(pending: Pending): void {
     this.#inFlight++;
-    pending.giveUp = Date.now() + this.#opts.retryTimeout;
     this.#transmit(pending);
   }
 
@@ -645,7 +665,6 @@ export class EventStreamPublisher {
   #transmit(pending: Pending): void {
     const token = String(++this.#tokens);
     pending.token = token;
-    pending.attempt++;
     pending.deadline = Date.now() + this.#opts.ackTimeout;
     this.#waiting.set(token, pending);
     this.#deadlines.push({ pending, token, deadline: pending.deadline });
@@ -678,6 +697,7 @@ export class EventStreamPublisher {
     }
     if (result.duplicate) this.#stats.duplicates++;
     else this.#stats.stored++;
+    if (this.#stalledSince !== 0) this.#resume(pending);
     this.#done();
   }
 
@@ -707,22 +727,19 @@ export class EventStreamPublisher {
 
   #fail(pending: Pending, failure: Failure): void {
     const signal = this.#abort.signal;
-    if (
-      failure.retriable && Date.now() < pending.giveUp && !signal.aborted &&
-      this.#mode === "stream"
-    ) {
-      this.#stats.retried++;
-      const backoff = Math.min(1_000, 50 * 2 ** (pending.attempt - 1));
-      const timer = setTimeout(() => {
-        this.#retryTimers.delete(timer);
-        if (this.#mode === "stream" && !signal.aborted) {
-          this.#transmit(pending);
-        } else {
-          this.#toFallback(pending.subject, pending.payload);
-          this.#done();
-        }
-      }, backoff);
-      this.#retryTimers.add(timer);
+    if (failure.retriable && !signal.aborted && this.#mode === "stream") {
+      const now = Date.now();
+      if (this.#stalledSince === 0) this.#stalledSince = now;
+      if (this.#stallProbe === pending) this.#stallProbe = undefined;
+      this.#resend.push(pending);
+      if (now - this.#stalledSince > this.#opts.retryTimeout) {
+        this.#enterFallback(failure.error);
+        return;
+      }
+      if (this.#stallProbe === undefined && this.#stallTimer === undefined) {
+        const backoff = Math.min(1_000, 50 * 2 ** this.#stallSteps++);
+        this.#stallTimer = setTimeout(() => this.#probeStream(), backoff);
+      }
       return;
     }
     // The stream cannot take it: core NATS gets it, and for a while every
@@ -734,6 +751,32 @@ export class EventStreamPublisher {
     this.#done();
   }
 
+  /** Stalled: retries the oldest failed event alone. */
+  #probeStream(): void {
+    this.#stallTimer = undefined;
+    if (this.#resend.length === 0 || this.#abort.signal.aborted) return;
+    let oldest = 0;
+    for (let i = 1; i < this.#resend.length; i++) {
+      if (this.#resend[i]!.order < this.#resend[oldest]!.order) oldest = i;
+    }
+    const [probe] = this.#resend.splice(oldest, 1);
+    this.#stallProbe = probe;
+    this.#stats.retried++;
+    this.#transmit(probe!);
+  }
+
+  /** An acknowledgement while stalled: resend the failed events in order, go on. */
+  #resume(acked: Pending): void {
+    if (this.#stallProbe === acked) this.#stallProbe = undefined;
+    this.#stalledSince = 0;
+    this.#stallSteps = 0;
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    const resend = this.#resend.splice(0).sort((a, b) => a.order - b.order);
+    this.#stats.retried += resend.length;
+    for (const pending of resend) this.#transmit(pending);
+  }
+
   /** One publish finished (stored or handed to the fallback). */
   #done(): void {
     this.#inFlight--;
@@ -741,7 +784,10 @@ export class EventStreamPublisher {
   }
 
   #pumpQueue(): void {
-    while (this.#inFlight < this.#opts.window && !this.#queueEmpty()) {
+    while (
+      this.#inFlight < this.#opts.window && !this.#queueEmpty() &&
+      this.#stalledSince === 0
+    ) {
       const next = this.#shift()!;
       if (this.#mode === "fallback" || this.#abort.signal.aborted) {
         this.#toFallback(next.subject, next.payload);
@@ -764,6 +810,17 @@ export class EventStreamPublisher {
     this.#mode = "fallback";
     this.#stats.fallbackEpisodes++;
     this.#armProbe();
+    // Failed events waiting for a retry go the core way, in order.
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    this.#stalledSince = 0;
+    this.#stallSteps = 0;
+    const waiting = this.#resend.splice(0).sort((a, b) => a.order - b.order);
+    for (const pending of waiting) {
+      this.#toFallback(pending.subject, pending.payload);
+      this.#inFlight--;
+    }
+    this.#pumpQueue();
     this.#opts.logger.warn(
       "Event stream {stream} is not taking events{reason}: publishing on core NATS only (not stored, bounded, drops counted) and trying the stream again in {seconds} s ({fallback} events so far)",
       {
