@@ -241,3 +241,51 @@ Deno.test("EventStreamPublisher retries an unacknowledged publish until retryTim
     await nc.close();
   }
 });
+
+Deno.test("EventStreamPublisher stalls while the stream is gone, probes, then stores every waiting event once and in order", async () => {
+  await using nats = await startNats({ jetstream: true });
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const fallback: string[] = [];
+    const publisher = await EventStreamPublisher.open(nc, {
+      name: "EV",
+      subjects: ["ari.event.app.>"],
+      ackTimeout: 500,
+      retryTimeout: 60_000,
+      retryInterval: 60_000,
+      window: 20,
+      fallback: (subject) => fallback.push(subject),
+      logger,
+    });
+    await jsm.streams.delete("EV");
+    for (let n = 1; n <= 20; n++) {
+      publisher.publish("ari.event.app.n1", encoder.encode(`{"n":${n}}`));
+    }
+    await waitFor(() => publisher.stats().retried >= 2, {
+      timeout: 20_000,
+      message: "probing while the stream is gone",
+    });
+    assert.equal(publisher.stats().stored, 0);
+    await jsm.streams.add({ name: "EV", subjects: ["ari.event.app.>"] });
+    await waitFor(() => publisher.stats().stored === 20, {
+      timeout: 20_000,
+      message: "the 20 waiting events stored",
+    });
+    const stats = publisher.stats();
+    assert.deepEqual(fallback, []);
+    assert.equal(stats.mode, "stream");
+    // One probe per backoff step plus one resend per failed event (19), not
+    // one retry per event per step (that would be 40 after two steps).
+    assert.ok(stats.retried <= 19 + 15, `retried ${stats.retried}`);
+    const order: number[] = [];
+    for (let seq = 1; seq <= 20; seq++) {
+      const msg = await jsm.streams.getMessage("EV", { seq });
+      order.push(JSON.parse(new TextDecoder().decode(msg!.data)).n);
+    }
+    assert.deepEqual(order, Array.from({ length: 20 }, (_, i) => i + 1));
+    await publisher.close();
+  } finally {
+    await nc.close();
+  }
+});
