@@ -15,8 +15,10 @@
  *
  * Delivery is at least once: events that were delivered but not yet
  * acknowledged when a client crashed are delivered again (after `ackWait`),
- * so duplicates happen only around a crash (or when a handler outlives
- * `ackWait`), at most `maxAckPending` of them. Every event carries its
+ * so duplicates happen only around a crash, at most `maxAckPending` of them.
+ * While handlers run, the client tells the server every third of `ackWait`
+ * that it is still working on their events, so a slow handler does not get
+ * its event again. Every event carries its
  * stream position in `jetstream` ({@linkcode EventStreamInfo}), so an
  * application can make its handling idempotent by stream sequence.
  *
@@ -102,8 +104,10 @@ export interface DurableEventOptions {
    */
   start?: DurableStart;
   /**
-   * How long the server waits for an event's acknowledgement before it
-   * delivers the event again, in ms (applies when the consumer is created).
+   * How long the server waits for an event's acknowledgement (or a "still
+   * working" signal, sent while handlers run) before it delivers the event
+   * again, in ms (applies when the consumer is created). After a crash, the
+   * unacknowledged events come again after this long.
    *
    * @default {30000}
    */
@@ -324,6 +328,8 @@ export class DurableEventSource {
   #messages: ConsumerMessages | undefined;
   #pumping: Promise<void> | undefined;
   readonly #unsettled = new Set<JsMsg>();
+  /** Tells the server "still working" on unsettled events (no redelivery while handlers run). */
+  #progressTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #stats: DurableEventStats = {
     delivered: 0,
@@ -477,7 +483,34 @@ export class DurableEventSource {
     clearTimeout(timer);
   }
 
+  /**
+   * While events wait for their handlers, sends "in progress" for them every
+   * third of the consumer's ack wait, so a slow handler does not get its
+   * event redelivered (duplicates then happen only around a crash).
+   */
+  #startProgress(): void {
+    if (this.#progressTimer !== undefined) return;
+    const ackWaitMs = (this.#info.config.ack_wait ?? 30e9) / 1e6;
+    this.#progressTimer = setInterval(() => {
+      if (this.#unsettled.size === 0) {
+        clearInterval(this.#progressTimer);
+        this.#progressTimer = undefined;
+        return;
+      }
+      for (const msg of this.#unsettled) {
+        try {
+          msg.working();
+        } catch {
+          // The connection is closed; close() gives the events back.
+        }
+      }
+    }, Math.max(50, ackWaitMs / 3));
+    if (typeof Deno !== "undefined") Deno.unrefTimer(this.#progressTimer);
+  }
+
   async #stop(): Promise<void> {
+    clearInterval(this.#progressTimer);
+    this.#progressTimer = undefined;
     const messages = this.#messages;
     const pumping = this.#pumping;
     this.#messages = undefined;
@@ -558,6 +591,7 @@ export class DurableEventSource {
       return;
     }
     this.#unsettled.add(msg);
+    this.#startProgress();
     Promise.all(pending).then(
       (handled) => handled.every((value) => value !== false),
       () => false,

@@ -147,6 +147,45 @@ Deno.test("connect({ durable }) acknowledges events() items once the loop asked 
   });
 });
 
+Deno.test("connect({ durable }) keeps a slow handler's event from being redelivered", async () => {
+  await withStream(async (url, publish, pending) => {
+    const transport = await createNatsTransport({
+      servers: url,
+      application: "demo",
+      discoveryWait: 0,
+      durable: { name: "slow", start: "all", ackWait: 600 },
+    });
+    const client = createClient(transport);
+    const seen: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => release = resolve);
+    client.on("ChannelUserevent", async (event) => {
+      seen.push(eventStreamInfo(event)!.deliveries);
+      await gate;
+    });
+    await publish(1);
+    await waitFor(() => seen.length === 1, {
+      timeout: 10_000,
+      message: "the event in its handler",
+    });
+    // Well past ackWait: "in progress" signals hold the event.
+    const until = Date.now() + 2_000;
+    await waitFor(() => Date.now() >= until, {
+      timeout: 10_000,
+      interval: 100,
+      message: "three ack waits",
+    });
+    assert.deepEqual(seen, [1], "no redelivery while the handler runs");
+    release();
+    await waitFor(async () => (await pending("slow")) === 0, {
+      timeout: 10_000,
+      message: "acknowledged after the handler",
+    });
+    assert.equal(transport.stats().durable?.redelivered, 0);
+    await client.close();
+  });
+});
+
 Deno.test("connect({ durable: { start: { seq } } }) starts a new consumer at that stream sequence", async () => {
   await withStream(async (url, publish) => {
     for (let n = 1; n <= 5; n++) await publish(n);
