@@ -66,6 +66,9 @@ export function toProxyOptions(config: ProxyConfig): ProxyOptions {
   if (config.eventsMaxPendingBytes !== undefined) {
     options.maxPendingEventBytes = config.eventsMaxPendingBytes;
   }
+  if (config.eventStream !== undefined) {
+    options.eventStream = { ...config.eventStream };
+  }
   return options;
 }
 

@@ -75,6 +75,7 @@ export class BenchContext implements AsyncDisposable {
   #stack?: Promise<Stack>;
   #fake = new Map<string, Promise<FakeSession>>();
   #bare?: Promise<{ child: Child; idleRssBytes: number }>;
+  #streamProxy?: Promise<{ proxy: Child; app: string }>;
   #t0 = performance.now();
 
   /** @param options The run options. */
@@ -92,7 +93,9 @@ export class BenchContext implements AsyncDisposable {
   nats(): Promise<{ server: NatsServer; nc: NatsConnection }> {
     this.#nats ??= (async () => {
       this.log("starting nats-server");
-      const server = this.#cleanup.use(await startNats());
+      // JetStream on: the events_stream scenario stores events in a stream
+      // (core NATS traffic of the other scenarios is unaffected).
+      const server = this.#cleanup.use(await startNats({ jetstream: true }));
       const nc = await connect({ servers: server.url });
       this.#cleanup.defer(() => nc.close());
       return { server, nc };
@@ -115,6 +118,33 @@ export class BenchContext implements AsyncDisposable {
       return stack;
     })();
     return this.#stack;
+  }
+
+  /**
+   * A second proxy on the stack's Asterisk (application `bench_js`) with
+   * `EVENTS_STREAM` set: events go into JetStream stream `stream` with
+   * acknowledged publishes (scenario events_stream).
+   */
+  streamProxy(stream: string): Promise<{ proxy: Child; app: string }> {
+    this.#streamProxy ??= (async () => {
+      const stack = await this.stack();
+      const { server, nc } = await this.nats();
+      const app = `${stack.app}_js`;
+      this.log(`starting a proxy with --events.stream ${stream} (${app})`);
+      const proxy = this.#cleanup.use(
+        await startProxyChild({
+          nc,
+          natsUrl: server.url,
+          ari: stack.ari,
+          app,
+          node: stack.node,
+          denoFlags: this.options.proxyFlags,
+          env: { EVENTS_STREAM: stream },
+        }),
+      );
+      return { proxy, app };
+    })();
+    return this.#streamProxy;
   }
 
   /**

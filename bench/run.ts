@@ -28,6 +28,7 @@ import { ariPaths } from "./scenarios/ari_paths.ts";
 import { callControl } from "./scenarios/call_control.ts";
 import { clusterList } from "./scenarios/cluster_list.ts";
 import { eventsAsterisk, eventsFake } from "./scenarios/event_throughput.ts";
+import { eventsStream } from "./scenarios/event_stream.ts";
 import { requestOverhead } from "./scenarios/request_overhead.ts";
 import { metricsOverhead } from "./scenarios/metrics_overhead.ts";
 import { resources } from "./scenarios/resources.ts";
@@ -39,6 +40,7 @@ export const SCENARIOS: readonly Scenario[] = [
   requestOverhead,
   eventsAsterisk,
   eventsFake,
+  eventsStream,
   callControl,
   clusterList,
   resources,

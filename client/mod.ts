@@ -62,6 +62,11 @@ export {
   TimeoutError,
 } from "./errors.ts";
 export { KIND_NAMES, KIND_TABLE } from "./protocol/kinds.ts";
+export {
+  DEFAULT_ACK_WAIT,
+  DEFAULT_MAX_ACK_PENDING,
+  eventStreamInfo,
+} from "./nats/durable.ts";
 
 /**
  * Connects straight to one Asterisk (ARI REST over `fetch`, events over its
@@ -115,6 +120,20 @@ export async function connectNative(
  * await using client = await connect({ servers: "nats://127.0.0.1:4222", application: "demo" });
  * const channel = await client.channels.originate({ endpoint: "PJSIP/alice" });
  * await channel.once("StasisStart");
+ * ```
+ *
+ * @example Durable events: resume after a restart (proxies run with `--events.stream`)
+ * ```ts ignore
+ * import { connect, eventStreamInfo } from "./mod.ts";
+ *
+ * await using client = await connect({
+ *   servers: "nats://127.0.0.1:4222",
+ *   application: "billing",
+ *   durable: { name: "billing", start: "all" },
+ * });
+ * client.on("ChannelDestroyed", async (event) => {
+ *   console.log(eventStreamInfo(event)?.seq); // acknowledged after this handler
+ * });
  * ```
  */
 export async function connect(
@@ -300,6 +319,12 @@ export type {
   NatsTransportOptions,
 } from "./nats/transport.ts";
 export type { Clock } from "./nats/cluster.ts";
+export type {
+  DurableEventOptions,
+  DurableEventStats,
+  DurableStart,
+  EventStreamInfo,
+} from "./nats/durable.ts";
 export type {
   AdditionalParam,
   Application,

@@ -43,8 +43,16 @@ export interface EventScope {
   dialog?: string;
 }
 
-/** Receives events; must not throw and must return quickly (hot path). */
-export type EventSink = (event: ProxiedEvent) => void;
+/**
+ * Receives events; must not throw and must return quickly (hot path).
+ *
+ * For an event from a durable consumer (it carries `jetstream`), a sink may
+ * return a promise that settles once the application has handled the event:
+ * the event is acknowledged when it resolves, and delivered again when it
+ * resolves to `false` or rejects. Any other return value means handled on
+ * return.
+ */
+export type EventSink = (event: ProxiedEvent) => unknown;
 
 /** Connection status reported by a transport. */
 export type TransportStatus =

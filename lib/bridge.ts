@@ -8,6 +8,12 @@
  * dropped (counted, logged) when NATS falls more than `maxPendingEventBytes`
  * behind.
  *
+ * With an event stream set ({@linkcode EventBridge.setStream},
+ * `--events.stream`), each event is handed to the stream publisher instead:
+ * an acknowledged JetStream publish (core subscribers still get it); what the
+ * stream cannot take comes back through {@linkcode EventBridge.publishCore},
+ * the bounded drop-and-count path above.
+ *
  * Most frames are never parsed: with no dialog bound, a frame that names
  * our node and application at its top level is published as it is.
  *
@@ -26,6 +32,7 @@ import type { AriEventObject } from "../client/native/events_socket.ts";
 import type { DialogRegistry } from "./dialogs.ts";
 import type { EventTypeCounters, ProxyMetrics } from "./metrics.ts";
 import { errorMessage } from "./_log_text.ts";
+import type { EventStreamPublisher, EventStreamStats } from "./event_stream.ts";
 
 /** Default bound of event bytes waiting for NATS (32 MiB). */
 export const DEFAULT_MAX_PENDING_EVENT_BYTES = 32 * 1024 * 1024;
@@ -69,6 +76,8 @@ export interface ProxyEventStats {
    * client does not tell).
    */
   pendingBytes: number;
+  /** The event stream's counters, when `--events.stream` is on. */
+  stream?: EventStreamStats;
 }
 
 /** Options of {@linkcode createEventBridge}. */
@@ -104,6 +113,18 @@ export interface EventBridge {
   onFrame(frame: string): void;
   /** Publishes the queued events now, in order. */
   flush(): void;
+  /** Publishes events through this stream publisher from now on. */
+  setStream(stream: EventStreamPublisher): void;
+  /**
+   * Publishes one event on core NATS, or drops and counts it when NATS is
+   * `maxPendingEventBytes` behind (the stream publisher's fallback).
+   */
+  publishCore(subject: string, payload: Uint8Array): void;
+  /**
+   * Publishes what is queued and waits up to `timeout` ms for the stream's
+   * acknowledgements (no-op without a stream).
+   */
+  closeStream(timeout: number): Promise<void>;
   /** Counters. */
   stats(): ProxyEventStats;
   /** Publishes what is queued and stops the drop report timer. */
@@ -227,6 +248,7 @@ class Bridge implements EventBridge {
   readonly #dialogs: DialogRegistry;
   readonly #metrics: ProxyMetrics | undefined;
   #nc: NatsConnection | undefined;
+  #stream: EventStreamPublisher | undefined;
   #node: string | undefined;
   /** `event.<app>.<node>` per application. */
   #eventSubjects: string[] = [];
@@ -272,6 +294,26 @@ class Bridge implements EventBridge {
 
   setConnection(nc: NatsConnection): void {
     this.#nc = nc;
+  }
+
+  setStream(stream: EventStreamPublisher): void {
+    this.flush();
+    this.#stream = stream;
+  }
+
+  publishCore = (subject: string, payload: Uint8Array): void => {
+    const size = subject.length + payload.length + PUB_OVERHEAD;
+    const limit = this.#opts.maxPendingEventBytes - size;
+    if ((this.#natsPending = natsPendingBytes(this.#nc)) > limit) {
+      this.#overflow();
+      return;
+    }
+    this.#publish(subject, payload);
+  };
+
+  async closeStream(timeout: number): Promise<void> {
+    this.flush();
+    await this.#stream?.close(timeout);
   }
 
   setNode(node: string): void {
@@ -458,13 +500,20 @@ class Bridge implements EventBridge {
     this.#qPayloads = [];
     this.#qDialog = [];
     this.#qBytes = 0;
+    const stream = this.#stream;
     for (let i = 0; i < n; i++) {
-      if (this.#publish(subjects[i]!, bodies[i]!)) {
-        if (dialog[i]) this.#ev.dialogPublished++;
-        else this.#ev.published++;
-      } else if (this.#metrics !== undefined) {
-        this.#uncount(subjects[i]!, payloads[i]!, dialog[i]!);
+      if (stream !== undefined) {
+        // Never throws; what the stream cannot take comes back through
+        // publishCore (bounded, drops counted there).
+        stream.publish(subjects[i]!, bodies[i]!);
+      } else if (!this.#publish(subjects[i]!, bodies[i]!)) {
+        if (this.#metrics !== undefined) {
+          this.#uncount(subjects[i]!, payloads[i]!, dialog[i]!);
+        }
+        continue;
       }
+      if (dialog[i]) this.#ev.dialogPublished++;
+      else this.#ev.published++;
     }
     this.#natsPending = natsPendingBytes(this.#nc);
   };
@@ -593,6 +642,7 @@ class Bridge implements EventBridge {
       ...this.#ev,
       queued: this.#qSubjects.length,
       pendingBytes: natsPendingBytes(this.#nc),
+      ...(this.#stream === undefined ? {} : { stream: this.#stream.stats() }),
     };
   }
 

@@ -76,6 +76,19 @@ export interface ProxyConfig {
   eventsMaxPendingBytes?: number;
   /** Address of the `/healthz`, `/readyz`, `/metrics` endpoint; unset: off. */
   httpListen?: string;
+  /**
+   * JetStream stream for events (`--events.stream`) and the limits of a
+   * stream the proxy creates; unset: events on core NATS only.
+   */
+  eventStream?: {
+    name: string;
+    /** Max age of a created stream's events, in ms. */
+    maxAge?: number;
+    /** Size limit of a created stream, in bytes. */
+    maxBytes?: number;
+    /** Replicas of a created stream. */
+    replicas?: number;
+  };
   /** Debug logging. */
   verbose: boolean;
   /** Log format: JSON lines or human-readable text. */
@@ -231,6 +244,32 @@ const SETTINGS: readonly SettingSpec[] = [
     help:
       "Serve /healthz, /readyz and Prometheus /metrics on HOST:PORT (or :PORT)",
     defaultValue: "off",
+  },
+  {
+    key: "events.stream",
+    env: "EVENTS_STREAM",
+    help:
+      "JetStream stream that stores the events (created when missing); events are published with acknowledgements",
+    defaultValue: "off",
+  },
+  {
+    key: "events.stream_max_age",
+    env: "EVENTS_STREAM_MAX_AGE",
+    help:
+      "Max age of a created stream's events: ms, or a number with ms, s, m, h or d",
+    defaultValue: "24h",
+  },
+  {
+    key: "events.stream_max_bytes",
+    env: "EVENTS_STREAM_MAX_BYTES",
+    help: "Size limit of a created stream in bytes (oldest events go first)",
+    defaultValue: "1073741824 (1 GiB)",
+  },
+  {
+    key: "events.stream_replicas",
+    env: "EVENTS_STREAM_REPLICAS",
+    help: "Replicas of a created stream (3 survives one NATS server down)",
+    defaultValue: "1",
   },
   {
     key: "log.format",
@@ -569,6 +608,56 @@ export async function loadConfig(
     }
   }
 
+  const streamName = setting("events.stream");
+  let eventStream: ProxyConfig["eventStream"];
+  if (streamName !== undefined && streamName.trim() !== "") {
+    const name = streamName.trim();
+    if (/[\s.*>]/.test(name)) {
+      return {
+        type: "error",
+        message:
+          `Invalid --events.stream "${streamName}": expected a stream name without spaces, ".", "*" or ">"`,
+      };
+    }
+    eventStream = { name };
+    const age = setting("events.stream_max_age");
+    if (age !== undefined) {
+      const ms = parseDurationMs(age);
+      if (ms === undefined) {
+        return {
+          type: "error",
+          message:
+            `Invalid --events.stream_max_age "${age}": expected a positive duration such as 86400000, 90m, 24h or 7d`,
+        };
+      }
+      eventStream.maxAge = ms;
+    }
+    const bytes = setting("events.stream_max_bytes");
+    if (bytes !== undefined) {
+      const n = Number(bytes.trim());
+      if (!/^\d+$/.test(bytes.trim()) || !Number.isSafeInteger(n) || n < 1) {
+        return {
+          type: "error",
+          message:
+            `Invalid --events.stream_max_bytes "${bytes}": expected a positive whole number of bytes`,
+        };
+      }
+      eventStream.maxBytes = n;
+    }
+    const replicas = setting("events.stream_replicas");
+    if (replicas !== undefined) {
+      const n = Number(replicas.trim());
+      if (!/^[1-5]$/.test(replicas.trim())) {
+        return {
+          type: "error",
+          message:
+            `Invalid --events.stream_replicas "${replicas}": expected 1 to 5`,
+        };
+      }
+      eventStream.replicas = n;
+    }
+  }
+
   const logFormatSetting = setting("log.format");
   let logFormat: "json" | "text" = isTerminal ? "text" : "json";
   if (logFormatSetting !== undefined) {
@@ -635,6 +724,7 @@ export async function loadConfig(
     config.eventsMaxPendingBytes = eventsMaxPendingBytes;
   }
   if (httpListen !== undefined) config.httpListen = httpListen;
+  if (eventStream !== undefined) config.eventStream = eventStream;
   if (configFile) config.configFile = configFile;
   return { type: "config", config, warnings };
 }
@@ -674,4 +764,20 @@ function redactUrl(url: string): string {
   } catch {
     return url;
   }
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** `"90m"` → 5400000; a bare number is ms; `undefined` when invalid or not positive. */
+function parseDurationMs(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? "ms"]!;
+  return ms >= 1 && Number.isFinite(ms) ? Math.round(ms) : undefined;
 }

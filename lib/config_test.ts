@@ -237,6 +237,53 @@ Deno.test("loadConfig() reads the event backlog bound as a positive number of by
   }
 });
 
+Deno.test("loadConfig() reads the event stream name and the limits of a created stream", async () => {
+  assert.equal((await config({ env: REQUIRED_ENV })).eventStream, undefined);
+  const c = await config({
+    args: ["--events.stream", "ARI_EVENTS", "--events.stream_max_age", "7d"],
+    env: {
+      ...REQUIRED_ENV,
+      EVENTS_STREAM_MAX_BYTES: "1048576",
+      EVENTS_STREAM_REPLICAS: "3",
+    },
+  });
+  assert.deepEqual(c.eventStream, {
+    name: "ARI_EVENTS",
+    maxAge: 7 * 86_400_000,
+    maxBytes: 1_048_576,
+    replicas: 3,
+  });
+  assert.equal(
+    (await config({
+      env: {
+        ...REQUIRED_ENV,
+        EVENTS_STREAM: "S",
+        EVENTS_STREAM_MAX_AGE: "90000",
+      },
+    })).eventStream?.maxAge,
+    90_000,
+  );
+  assert.deepEqual(toProxyOptions(c).eventStream, c.eventStream);
+  for (
+    const [key, bad] of [
+      ["EVENTS_STREAM", "a.b"],
+      ["EVENTS_STREAM_MAX_AGE", "1 week"],
+      ["EVENTS_STREAM_MAX_AGE", "0"],
+      ["EVENTS_STREAM_MAX_BYTES", "1.5"],
+      ["EVENTS_STREAM_REPLICAS", "6"],
+    ] as const
+  ) {
+    const r = await load({
+      env: { ...REQUIRED_ENV, EVENTS_STREAM: "S", [key]: bad },
+    });
+    assert.equal(r.type, "error", `${key}=${bad}`);
+    assert.match(
+      r.type === "error" ? r.message : "",
+      new RegExp(key.toLowerCase().replace("events_", "events\\.")),
+    );
+  }
+});
+
 Deno.test("toProxyOptions() passes the event backlog bound only when set", async () => {
   const plain = toProxyOptions(await config({ env: REQUIRED_ENV }));
   assert.equal("maxPendingEventBytes" in plain, false);

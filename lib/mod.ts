@@ -58,6 +58,7 @@ export {
 export type {
   ProxyAriOptions,
   ProxyEventStats,
+  ProxyEventStreamOptions,
   ProxyNatsConnectOptions,
   ProxyNatsInjectedOptions,
   ProxyNatsTlsOptions,

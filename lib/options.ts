@@ -9,6 +9,10 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { isValidToken, normalizePrefix } from "../client/protocol/subjects.ts";
 import { DEFAULT_MAX_PENDING_EVENT_BYTES } from "./bridge.ts";
 import { type ListenAddress, parseListenAddress } from "./http.ts";
+import {
+  type EventStreamOptions,
+  validateEventStreamOptions,
+} from "./event_stream.ts";
 
 /** Default subject prefix. */
 export const DEFAULT_PROXY_PREFIX = "ari.";
@@ -155,6 +159,13 @@ export interface ProxyOptions {
    */
   maxPendingEventBytes?: number;
   /**
+   * JetStream stream for events (`--events.stream`): when set, events are
+   * published with acknowledgements into this stream (created when missing)
+   * and fall back to the core path above when it cannot take them. See
+   * `lib/event_stream.ts`. Off when absent.
+   */
+  eventStream?: ProxyEventStreamOptions;
+  /**
    * Logger; child categories `nats`, `ari`, `requests`, `events`, `dialogs`.
    *
    * @default {getLogger(["ari-proxy", "server"])}
@@ -184,6 +195,23 @@ export interface ProxyOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The event stream settings of {@linkcode ProxyOptions.eventStream}: the
+ * name and the limits of a stream the proxy creates.
+ */
+export type ProxyEventStreamOptions = Pick<
+  EventStreamOptions,
+  | "name"
+  | "maxAge"
+  | "maxBytes"
+  | "replicas"
+  | "window"
+  | "retryTimeout"
+  | "ackTimeout"
+  | "retryInterval"
+  | "maxQueuedBytes"
+>;
+
 /** {@linkcode ProxyOptions} checked, with defaults applied. */
 export interface ValidatedProxyOptions {
   ari: ProxyAriOptions;
@@ -199,6 +227,7 @@ export interface ValidatedProxyOptions {
   closeTimeout: number;
   maxDialogEntities: number | undefined;
   maxPendingEventBytes: number;
+  eventStream: ProxyEventStreamOptions | undefined;
   logger: Logger;
   /** Where the HTTP endpoint listens, if anywhere. */
   http: ListenAddress | undefined;
@@ -361,6 +390,8 @@ export function validateProxyOptions(
       `Cannot start proxy: maxPendingEventBytes must be a positive finite number, got ${options.maxPendingEventBytes}`,
     );
   }
+  const stream = options.eventStream;
+  if (stream !== undefined) validateEventStreamOptions(stream);
   if (
     options.requestTimeout !== undefined &&
     !(options.requestTimeout > 0)
@@ -397,6 +428,7 @@ export function validateProxyOptions(
     maxDialogEntities: options.maxDialogEntities,
     maxPendingEventBytes: options.maxPendingEventBytes ??
       DEFAULT_MAX_PENDING_EVENT_BYTES,
+    eventStream: stream === undefined ? undefined : { ...stream },
     logger: options.logger ?? getLogger(["ari-proxy", "server"]),
   };
 }

@@ -58,6 +58,7 @@ import {
   type ProxyEventStats,
 } from "./bridge.ts";
 import { createDialogRegistry, type DialogRegistry } from "./dialogs.ts";
+import { EventStreamPublisher } from "./event_stream.ts";
 import { createDiscoveryPinger, type DiscoveryPinger } from "./discovery.ts";
 import {
   createSubjectRouter,
@@ -86,6 +87,7 @@ export {
 } from "./options.ts";
 export type {
   ProxyAriOptions,
+  ProxyEventStreamOptions,
   ProxyNatsConnectOptions,
   ProxyNatsInjectedOptions,
   ProxyNatsTlsOptions,
@@ -313,6 +315,7 @@ class Proxy implements ProxyServer {
       });
     }
     this.#useConnection(await this.#connectNats(signal));
+    if (this.#opts.eventStream !== undefined) await this.#openEventStream();
     this.#node = await this.#fetchNodeWithRetry(signal);
     this.#bridge.setNode(this.#node);
     this.#ariLog.info(
@@ -343,6 +346,24 @@ class Proxy implements ProxyServer {
         prefix: this.#prefix,
       },
     );
+  }
+
+  /**
+   * `--events.stream`: makes sure the stream captures our event and dialog
+   * event subjects (a stream this proxy creates captures every app's, so
+   * the proxies of a cluster share it) and publishes events through it.
+   */
+  async #openEventStream(): Promise<void> {
+    const settings = this.#opts.eventStream!;
+    const prefix = this.#prefix;
+    const publisher = await EventStreamPublisher.open(this.#nc!, {
+      ...settings,
+      subjects: [`${prefix}event.${this.#app}.>`, `${prefix}dialogevent.>`],
+      createSubjects: [`${prefix}event.>`, `${prefix}dialogevent.>`],
+      fallback: this.#bridge.publishCore,
+      logger: this.#eventLog,
+    });
+    this.#bridge.setStream(publisher);
   }
 
   #useConnection(nc: NatsConnection): void {
@@ -808,7 +829,9 @@ class Proxy implements ProxyServer {
         error: errorMessage(error),
       });
     }
-    // 3. Drain NATS (flush what we published).
+    // 3. Drain NATS (flush what we published; with a stream, wait for the
+    // acknowledgements first).
+    await this.#bridge.closeStream(Math.min(this.#opts.closeTimeout, 5_000));
     this.#bridge.close();
     if (nc !== undefined && !nc.isClosed()) {
       try {

@@ -81,6 +81,7 @@ Deno.test("bench/run.ts main() --quick writes a result file with every scenario"
         "request_overhead",
         "events_asterisk",
         "events_fake",
+        "events_stream",
         "call_control",
         "cluster_list",
         "resources",
@@ -145,6 +146,21 @@ Deno.test("bench/run.ts main() --quick writes a result file with every scenario"
     );
     assert.ok(fake.steps.length > 0, "events_fake: no rate steps");
     assertNumber(fake.topZeroLossRate, "topZeroLossRate");
+
+    const streamed = s.events_stream.result;
+    for (const mode of ["off", "on"]) {
+      const run = streamed.runs.find((r: { stream: string }) =>
+        r.stream === mode
+      );
+      assert.ok(run, `events_stream: no run with the stream ${mode}`);
+      assertNumber(run.deliveredRate, `events_stream.${mode}.deliveredRate`);
+      assertNumber(run.proxyCpuMs, `events_stream.${mode}.proxyCpuMs`);
+      assert.ok(run.expected > 0, `events_stream ${mode} sent no events`);
+    }
+    assertNumber(
+      streamed.runs.find((r: { stream: string }) => r.stream === "on").stored,
+      "events_stream.on.stored",
+    );
 
     const calls = s.call_control.result;
     for (

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import {
   type AsteriskInstance,
   freePort,
@@ -163,6 +164,57 @@ async function assertStasisStart(ast: AsteriskInstance): Promise<void> {
     await events.close();
   }
 }
+
+Deno.test("startNats({ jetstream }) is ready for a stream at once", async () => {
+  await using single = await startNats({ jetstream: true });
+  const nc = await connect({ servers: single.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "H1", subjects: ["h1.>"] });
+    const ack = await jetstream(nc).publish("h1.x", "one");
+    assert.equal(ack.stream, "H1");
+    assert.equal(ack.seq, 1);
+  } finally {
+    await nc.close();
+  }
+});
+
+Deno.test("startNatsCluster(3, { jetstream }) keeps a replicated stream writable with one server killed", async () => {
+  await using cluster = await startNatsCluster(3, { jetstream: true });
+  const nc = await connect({ servers: cluster.urls });
+  try {
+    const jsm = await jetstreamManager(nc);
+    // Readiness means a meta leader exists: no retry needed to create.
+    const info = await jsm.streams.add({
+      name: "H3",
+      subjects: ["h3.>"],
+      num_replicas: 3,
+    });
+    assert.equal(info.config.num_replicas, 3);
+    const js = jetstream(nc);
+    assert.equal((await js.publish("h3.x", "before")).seq, 1);
+    const victim = cluster.nodes.find((node) =>
+      !nc.getServer().endsWith(`:${node.port}`)
+    )!;
+    await victim.kill();
+    // The two others still form a quorum; a new stream leader may need a
+    // moment to be elected, so publish until one is stored.
+    let stored = 0;
+    await waitFor(async () => {
+      try {
+        stored = (await js.publish("h3.x", "after", { timeout: 1_000 })).seq;
+        return true;
+      } catch {
+        return false;
+      }
+    }, { timeout: 20_000, interval: 100, message: "a publish after the kill" });
+    assert.ok(stored >= 2);
+    await victim.restart();
+    assert.equal(victim.running, true);
+  } finally {
+    await nc.close();
+  }
+});
 
 Deno.test("startAsterisk() runs two instances with distinct entity ids that deliver StasisStart", async () => {
   const [a, b] = await Promise.all([

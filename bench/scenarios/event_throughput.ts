@@ -49,12 +49,14 @@ export interface EventRun extends SeqReport {
 
 let seqBase = 0;
 
-function nextBase(): number {
+/** A fresh sequence-number base for a run (runs never share numbers). */
+export function nextBase(): number {
   seqBase += 100_000_000;
   return seqBase;
 }
 
-async function subscribeCounter(
+/** Counts numbered events on `subject` into the current `counter()`. */
+export async function subscribeCounter(
   nc: NatsConnection,
   subject: string,
   counter: () => SeqCounter,
@@ -135,7 +137,15 @@ async function runAsterisk(ctx: BenchContext): Promise<ScenarioOutput> {
   return { result, table: eventRunsTable(runs) };
 }
 
-async function driveAndCount(ctx: BenchContext, o: {
+/**
+ * Drives numbered user events into `app` on the stack's Asterisk and counts
+ * them with `counter` (loss, rate, proxy CPU and peak RSS).
+ *
+ * @param ctx The run context.
+ * @param o Path label, application, rate, duration, numbering, proxy pid.
+ * @returns The run's figures.
+ */
+export async function driveAndCount(ctx: BenchContext, o: {
   path: "direct" | "proxy";
   app: string;
   rate: number;

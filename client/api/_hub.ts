@@ -6,6 +6,12 @@
  * indexed by `kind + id`, so dispatching an event costs O(matching
  * listeners + event keys), not O(handles).
  *
+ * Events from a durable consumer (they carry `jetstream`) are tracked: the
+ * sink returns a promise that settles once every listener is done with the
+ * event (an `on()` handler returned or its promise settled; an `events()`
+ * stream moved past it or ended its iteration), resolving `false` when a
+ * stream dropped it, so the transport acknowledges or redelivers it.
+ *
  * @module
  */
 
@@ -48,7 +54,8 @@ interface Listener {
   readonly key: Key | null;
   /** Sequence number of the last event delivered (dedupe across keys). */
   seq: number;
-  readonly deliver: (event: ProxiedEvent) => void;
+  /** Delivers; with `track`, may return a promise of being done with it. */
+  readonly deliver: (event: ProxiedEvent, track: boolean) => unknown;
 }
 
 function typeSet(
@@ -62,6 +69,11 @@ function typeSet(
     );
   }
   return new Set(list);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then ===
+    "function";
 }
 
 function asError(value: unknown): Error {
@@ -134,7 +146,8 @@ export class EventHub {
       types,
       key,
       seq: 0,
-      deliver: (event) => queue.push(event as unknown as AriEventMap[T]),
+      deliver: (event, track) =>
+        queue.push(event as unknown as AriEventMap[T], track),
     });
     this.#enders.add(ender);
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -275,23 +288,47 @@ export class EventHub {
     );
   }
 
-  #sink = (event: ProxiedEvent): void => {
+  #sink = (event: ProxiedEvent): Promise<boolean> | undefined => {
     try {
-      this.#dispatch(event);
+      return this.#dispatch(event);
     } catch (error) {
       this.#options.report({ type: "error", error: asError(error) });
+      return undefined;
     }
   };
 
-  #dispatch(event: ProxiedEvent): void {
-    if (this.#closed || typeof event?.type !== "string") return;
+  #dispatch(event: ProxiedEvent): Promise<boolean> | undefined {
+    if (this.#closed || typeof event?.type !== "string") {
+      // Nobody can handle it here: a tracked event is given back.
+      return event?.jetstream ? Promise.resolve(false) : undefined;
+    }
+    const track = event.jetstream !== undefined;
+    let pending: PromiseLike<unknown>[] | undefined;
     const seq = ++this.#seq;
     for (const listener of this.#global) {
       if (listener.types === null || listener.types.has(event.type)) {
-        listener.deliver(event);
+        const done = listener.deliver(event, track);
+        if (track && isThenable(done)) (pending ??= []).push(done);
       }
     }
-    if (this.#entity.size === 0) return;
+    if (this.#entity.size > 0) {
+      this.#dispatchEntities(event, seq, track, (done) => {
+        (pending ??= []).push(done);
+      });
+    }
+    if (pending === undefined) return undefined;
+    return Promise.all(pending).then(
+      (results) => results.every((result) => result !== false),
+      () => false,
+    );
+  }
+
+  #dispatchEntities(
+    event: ProxiedEvent,
+    seq: number,
+    track: boolean,
+    wait: (done: PromiseLike<unknown>) => void,
+  ): void {
     for (const key of eventKeys(event)) {
       const set = this.#entity.get(entityIndex(key.kind, key.id));
       if (!set) continue;
@@ -302,16 +339,22 @@ export class EventHub {
         }
         if (!sameLocation(listener.key as Key, key)) continue;
         listener.seq = seq;
-        listener.deliver(event);
+        const done = listener.deliver(event, track);
+        if (track && isThenable(done)) wait(done);
       }
     }
   }
 
-  #call<T>(handler: EventHandler<T>, event: T): void {
+  /**
+   * Runs a handler; returns a promise that settles when its promise does
+   * (a failed handler is reported and counts as handled: redelivering an
+   * event its handler rejects would only fail again).
+   */
+  #call<T>(handler: EventHandler<T>, event: T): Promise<unknown> | undefined {
     try {
       const result = handler(event);
       if (result && typeof (result as Promise<void>).then === "function") {
-        (result as Promise<void>).then(
+        return (result as Promise<void>).then(
           undefined,
           (error: unknown) =>
             this.#options.report({ type: "error", error: asError(error) }),
@@ -320,5 +363,6 @@ export class EventHub {
     } catch (error) {
       this.#options.report({ type: "error", error: asError(error) });
     }
+    return undefined;
   }
 }

@@ -5,6 +5,12 @@
  * `onOverflow` is told once per overflow episode; an episode ends when the
  * consumer has drained the buffer to half its capacity.
  *
+ * An item pushed with `track` gets a promise that settles once the consumer
+ * is done with it: `true` when the consumer asks for the next item or ends
+ * the iteration (`return()`, a `break`) after taking it, `false` when it was
+ * dropped (overflow, `close()`) before being taken. Durable events use it to
+ * acknowledge an event only after the application's loop body ran.
+ *
  * @module
  */
 
@@ -19,6 +25,8 @@ export interface BoundedQueueHooks {
 }
 
 type Waiter<T> = (result: IteratorResult<T, undefined>) => void;
+
+type Settle = (handled: boolean) => void;
 
 const DONE: IteratorResult<never, undefined> = Object.freeze({
   done: true,
@@ -35,6 +43,14 @@ export class BoundedQueue<T> implements EventStream<T> {
   #dropped = 0;
   #overflowing = false;
   #hooks: BoundedQueueHooks;
+  /** Absolute index of the next item pushed into the buffer. */
+  #pushed = 0;
+  /** Absolute index of the next buffered item to take. */
+  #taken = 0;
+  /** Settlers of tracked buffered items, by absolute index. */
+  #tracked = new Map<number, Settle>();
+  /** Settlers of tracked items the consumer holds. */
+  #inHand: Settle[] = [];
 
   constructor(capacity: number, hooks: BoundedQueueHooks = {}) {
     this.#capacity = capacity;
@@ -54,25 +70,40 @@ export class BoundedQueue<T> implements EventStream<T> {
     return this.#ended;
   }
 
-  /** Adds an item (ignored once ended). */
-  push(item: T): void {
-    if (this.#ended) return;
+  /**
+   * Adds an item (ignored once ended).
+   *
+   * @param item The item.
+   * @param track Whether to return a promise of the consumer being done with it.
+   * @returns With `track`: settles `true` once handled, `false` if dropped.
+   */
+  push(item: T, track = false): Promise<boolean> | undefined {
+    if (this.#ended) return track ? Promise.resolve(false) : undefined;
+    let settle: Settle | undefined;
+    const done = track
+      ? new Promise<boolean>((resolve) => settle = resolve)
+      : undefined;
     const waiter = this.#waiters.shift();
     if (waiter) {
+      if (settle) this.#inHand.push(settle);
       waiter({ done: false, value: item });
-      return;
+      return done;
     }
     let overflow = false;
     if (this.pending >= this.#capacity) {
       this.#items[this.#head] = undefined as T;
       this.#head++;
       this.#dropped++;
+      this.#settleTaken(false);
       overflow = !this.#overflowing;
       this.#overflowing = true;
     }
+    if (settle) this.#tracked.set(this.#pushed, settle);
+    this.#pushed++;
     this.#items.push(item);
     this.#compact();
     if (overflow) this.#hooks.onOverflow?.(this.pending, this.#dropped);
+    return done;
   }
 
   /** Ends the queue; buffered items are still delivered. */
@@ -84,10 +115,13 @@ export class BoundedQueue<T> implements EventStream<T> {
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
+    this.#settleInHand(true);
     if (this.pending > 0) {
       const item = this.#items[this.#head] as T;
       this.#items[this.#head] = undefined as T;
       this.#head++;
+      const settle = this.#settleTaken();
+      if (settle) this.#inHand.push(settle);
       if (this.#overflowing && this.pending <= this.#capacity / 2) {
         this.#overflowing = false;
       }
@@ -99,14 +133,40 @@ export class BoundedQueue<T> implements EventStream<T> {
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
+    this.#settleInHand(true);
     this.close();
     return Promise.resolve(DONE);
   }
 
   close(): void {
+    this.#settleInHand(false);
+    while (this.pending > 0) {
+      this.#head++;
+      this.#settleTaken(false);
+    }
     this.#items = [];
     this.#head = 0;
     this.end();
+  }
+
+  /**
+   * Advances the taken counter; settles the item's tracker with `handled`
+   * when given, else returns it.
+   */
+  #settleTaken(handled?: boolean): Settle | undefined {
+    const index = this.#taken++;
+    if (this.#tracked.size === 0) return undefined;
+    const settle = this.#tracked.get(index);
+    if (settle === undefined) return undefined;
+    this.#tracked.delete(index);
+    if (handled === undefined) return settle;
+    settle(handled);
+    return undefined;
+  }
+
+  #settleInHand(handled: boolean): void {
+    if (this.#inHand.length === 0) return;
+    for (const settle of this.#inHand.splice(0)) settle(handled);
   }
 
   [Symbol.asyncIterator](): this {

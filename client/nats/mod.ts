@@ -44,6 +44,11 @@ export {
 } from "./cluster.ts";
 export { DEFAULT_MAX_PENDING } from "./subscriptions.ts";
 export { connectNats, DenoSocketTransport } from "./deno_socket.ts";
+export {
+  DEFAULT_ACK_WAIT,
+  DEFAULT_MAX_ACK_PENDING,
+  eventStreamInfo,
+} from "./durable.ts";
 
 export type {
   ChildTransportOptions,
@@ -64,3 +69,9 @@ export type {
   MemberFilter,
 } from "./cluster.ts";
 export type { SubscriptionStats } from "./subscriptions.ts";
+export type {
+  DurableEventOptions,
+  DurableEventStats,
+  DurableStart,
+  EventStreamInfo,
+} from "./durable.ts";

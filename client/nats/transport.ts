@@ -56,6 +56,12 @@ import {
 } from "./cluster.ts";
 import { exchange, planRoute, ReplyCollector } from "./router.ts";
 import {
+  type DurableEventOptions,
+  DurableEventSource,
+  type DurableEventStats,
+  validateDurableOptions,
+} from "./durable.ts";
+import {
   type EventFilter,
   SubscriptionHub,
   type SubscriptionStats,
@@ -193,6 +199,15 @@ export interface NatsTransportOptions {
    * @default {10000}
    */
   maxPending?: number;
+  /**
+   * Durable events: the client's events (scope `{ app: application }`)
+   * come from a JetStream durable consumer of this name on the proxies'
+   * event stream instead of a core subscription; each is acknowledged once
+   * the sinks handled it, so a restarted client resumes after the last
+   * handled event (at least once). See {@linkcode DurableEventOptions}.
+   * Child transports (dialogs) and other scopes stay on core NATS.
+   */
+  durable?: DurableEventOptions;
   /** Clock for cluster expiry (tests). */
   clock?: Clock;
   /** NATS connection name (visible in the server's monitoring). */
@@ -232,6 +247,8 @@ export interface NatsTransportStats extends SubscriptionStats {
   requests: number;
   /** Attempts that timed out. */
   timeouts: number;
+  /** Durable consumer counters, when connected with `durable`. */
+  durable?: DurableEventStats;
 }
 
 /** A NATS transport: an {@linkcode AriTransport} over an ari-proxy cluster. */
@@ -269,6 +286,7 @@ interface CoreConfig {
   reconnectTimeWait: number;
   cluster: ClusterMonitor;
   hub: SubscriptionHub;
+  durable: { subject: string; source: DurableEventSource } | undefined;
 }
 
 /** State shared by a root transport and its children. */
@@ -280,6 +298,7 @@ class Core {
   readonly retries: number;
   readonly cluster: ClusterMonitor;
   readonly hub: SubscriptionHub;
+  readonly durable: CoreConfig["durable"];
   readonly transports = new Set<NatsTransport>();
   readonly #reconnectTimeWait: number;
   #statusIterator: QueuedIterator<Status> | undefined;
@@ -296,6 +315,7 @@ class Core {
     this.retries = config.retries;
     this.cluster = config.cluster;
     this.hub = config.hub;
+    this.durable = config.durable;
     this.#reconnectTimeWait = config.reconnectTimeWait;
   }
 
@@ -362,6 +382,8 @@ class Core {
   async shutdown(drain: boolean): Promise<void> {
     this.cluster.close();
     this.hub.close();
+    // Gives back unhandled events before the connection goes.
+    await this.durable?.source.close();
     this.#statusIterator?.stop();
     if (!this.ownsConnection || this.nc.isClosed()) return;
     try {
@@ -508,7 +530,11 @@ class NatsTransport implements NatsAriTransport {
     const effective: EventScope = { ...scope };
     if (!effective.dialog && this.dialog) effective.dialog = this.dialog;
     const subject = eventSubscriptionSubject(this.#core.prefix, effective);
-    const remove = this.#core.hub.add(subject, scopeFilter(effective), sink);
+    const durable = this.#core.durable;
+    const remove = durable && !this.#parent && durable.subject === subject &&
+        !effective.node
+      ? durable.source.add(sink)
+      : this.#core.hub.add(subject, scopeFilter(effective), sink);
     this.#unsubscribers.add(remove);
     return () => {
       this.#unsubscribers.delete(remove);
@@ -564,6 +590,9 @@ class NatsTransport implements NatsAriTransport {
       ...this.#core.hub.stats(),
       requests: this.#core.requests,
       timeouts: this.#core.timeouts,
+      ...(this.#core.durable
+        ? { durable: this.#core.durable.source.stats() }
+        : {}),
     };
   }
 
@@ -694,9 +723,11 @@ export async function createNatsTransport(
     discoveryWait = DEFAULT_DISCOVERY_WAIT,
     dialog,
     maxPending,
+    durable,
     clock,
     connectOptions,
   } = opts;
+  if (durable !== undefined) validateDurableOptions(durable);
   validTimeout(timeout, "timeout");
   validTimeout(clusterMaxAge, "clusterMaxAge");
   validTimeout(probeWindow, "probeWindow");
@@ -764,7 +795,18 @@ export async function createNatsTransport(
 
   const normalized = normalizePrefix(prefix);
   let core: Core;
+  let durableSource: CoreConfig["durable"];
   try {
+    if (durable !== undefined) {
+      const subject = eventSubscriptionSubject(normalized, {
+        app: application,
+      });
+      const source = await DurableEventSource.open(nc, durable, {
+        subject,
+        onStatus: (status) => core?.emit(status),
+      });
+      durableSource = { subject, source };
+    }
     const cluster = createClusterMonitor(nc, {
       prefix: normalized,
       maxAge: clusterMaxAge,
@@ -787,6 +829,7 @@ export async function createNatsTransport(
       reconnectTimeWait: opts.reconnectTimeWait ?? NATS_RECONNECT_TIME_WAIT,
       cluster,
       hub,
+      durable: durableSource,
     });
   } catch (error) {
     if (!connection) await nc.close().catch(() => {});

@@ -500,6 +500,16 @@ export interface ProxiedEvent {
   timestamp?: string;
   /** Dialog this copy was published for (`ari.dialogevent.<dialog>` copies only). */
   dialog?: string;
+  /**
+   * Stream position, on events a client received from a JetStream durable
+   * consumer (set by the client, never on the wire).
+   */
+  jetstream?: {
+    stream: string;
+    consumer: string;
+    seq: number;
+    deliveries: number;
+  };
   /** The ARI event body. */
   [field: string]: unknown;
 }

@@ -26,7 +26,9 @@ export interface StartNatsOptions {
    */
   cluster?: number;
   /**
-   * Enable JetStream (store in the server's temp dir).
+   * Enable JetStream (store in the server's temp dir). Readiness then also
+   * waits for `/healthz` to report JetStream current (in a cluster: a meta
+   * leader elected), so streams can be created at once.
    *
    * @default {false}
    */
@@ -188,7 +190,9 @@ export async function startNats(
       );
     }
     for (const plan of plans) {
-      nodes.push(new NodeHandle(plan, binary, () => nodes, timeout));
+      nodes.push(
+        new NodeHandle(plan, binary, () => nodes, timeout, jetstream),
+      );
     }
     for (const node of nodes) node.spawn();
     await Promise.all(nodes.map((node) => node.waitReady()));
@@ -299,6 +303,7 @@ class NodeHandle implements NatsNode {
   #binary: string;
   #all: () => NodeHandle[];
   #timeout: number;
+  #jetstream: boolean;
   #proc: ManagedProcess | undefined;
 
   constructor(
@@ -306,7 +311,9 @@ class NodeHandle implements NatsNode {
     binary: string,
     all: () => NodeHandle[],
     timeout: number,
+    jetstream: boolean,
   ) {
+    this.#jetstream = jetstream;
     this.#plan = plan;
     this.#binary = binary;
     this.#all = all;
@@ -360,14 +367,25 @@ class NodeHandle implements NatsNode {
           if (!(await tcpReachable(this.port))) return false;
           step = "routes";
         }
-        const peers = this.#all().filter((node) =>
-          node !== this && node.running
-        ).length;
-        if (peers === 0) return true;
-        const { status, body } = await httpGet(`${this.monitorUrl}/routez`);
-        if (status !== 200) return false;
-        const routez = JSON.parse(body) as { num_routes?: number };
-        return (routez.num_routes ?? 0) >= peers;
+        if (step === "routes") {
+          const peers = this.#all().filter((node) =>
+            node !== this && node.running
+          ).length;
+          if (peers > 0) {
+            const { status, body } = await httpGet(
+              `${this.monitorUrl}/routez`,
+            );
+            if (status !== 200) return false;
+            const routez = JSON.parse(body) as { num_routes?: number };
+            if ((routez.num_routes ?? 0) < peers) return false;
+          }
+          if (!this.#jetstream) return true;
+          step = "jetstream";
+        }
+        // JetStream answers API requests only once it is current (in a
+        // cluster: it has a meta leader); /healthz says so.
+        const { status } = await httpGet(`${this.monitorUrl}/healthz`);
+        return status === 200;
       }, {
         timeout: this.#timeout,
         interval: 50,
