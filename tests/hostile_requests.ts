@@ -114,8 +114,13 @@ export interface HostileCase {
   subject: string;
   /** Its payload. */
   payload: string | Uint8Array;
-  /** Whether a proxy serves the subject (one reply due) or not (none). */
+  /** Whether a proxy serves the subject (replies due) or not (none). */
   served: boolean;
+  /**
+   * Replies due: 1 on a direct or `create` subject (a queue group), the
+   * number of proxies on a broadcast subject, 0 when unserved.
+   */
+  replies: number;
   /** What kind of mutation it is (for reports). */
   family: string;
 }
@@ -134,6 +139,13 @@ export interface HostileOptions {
    * @default {"ari."}
    */
   prefix?: string;
+  /**
+   * Proxies of the application on the NATS cluster: each answers a
+   * broadcast (`get`, `data`, `command`).
+   *
+   * @default {1}
+   */
+  proxies?: number;
   /**
    * Largest payload to send, bytes (NATS' `max_payload`).
    *
@@ -183,14 +195,22 @@ export class HostileRequests {
   readonly #served: readonly string[];
   readonly #prefix: string;
   readonly #maxPayload: number;
+  readonly #proxies: number;
 
   private constructor(
     base: readonly string[],
     kinds: readonly string[],
     options: HostileOptions,
   ) {
-    const { seed, app, node, prefix = "ari.", maxPayload = NATS_MAX_PAYLOAD } =
-      options;
+    const {
+      seed,
+      app,
+      node,
+      prefix = "ari.",
+      maxPayload = NATS_MAX_PAYLOAD,
+      proxies = 1,
+    } = options;
+    this.#proxies = proxies;
     this.#base = base;
     this.#kinds = kinds;
     this.#rand = prng(seed);
@@ -259,14 +279,21 @@ export class HostileRequests {
         subject: `${this.#prefix}${parts.join(".")}`,
         payload: pick(rand, this.#base),
         served: false,
+        replies: 0,
         family: "unserved-subject",
       };
     }
     const subject = pick(rand, this.#served);
+    const direct = subject.split(".").length - this.#prefix.split(".").length >=
+      2;
+    const replies = direct || subject.startsWith(`${this.#prefix}create`)
+      ? 1
+      : this.#proxies;
     const served = (payload: string | Uint8Array, family: string) => ({
       subject,
       payload,
       served: true,
+      replies,
       family,
     });
     const raw = this.#base[i % this.#base.length]!;
@@ -396,9 +423,9 @@ export interface HostileResult {
   sent: number;
   /** Of those, to subjects a proxy serves. */
   served: number;
-  /** Served requests answered exactly once. */
+  /** Served requests answered exactly once by each proxy due to answer. */
   answeredOnce: number;
-  /** Served requests with no reply. */
+  /** Served requests with fewer replies than due. */
   unanswered: number;
   /** Requests with more than one reply, or unserved ones with a reply. */
   extraReplies: number;
@@ -484,6 +511,7 @@ export async function sendHostile(
   });
   const t0 = performance.now();
   let sent = 0;
+  let served = 0;
   let due = 0;
   try {
     await nc.flush();
@@ -491,10 +519,9 @@ export async function sendHostile(
       while (sent < total && due - received < window) {
         const c = gen.next(sent);
         families[c.family] = (families[c.family] ?? 0) + 1;
-        if (c.served) {
-          expected[sent] = 1;
-          due++;
-        }
+        expected[sent] = c.replies;
+        if (c.served) served++;
+        due += c.replies;
         nc.publish(c.subject, c.payload, { reply: `${inbox}.${sent}` });
         sent++;
         if (sent % 1_000 === 0) await onProgress?.(sent);
@@ -523,16 +550,17 @@ export async function sendHostile(
   const wrong: number[] = [];
   for (let i = 0; i < total; i++) {
     const c = counts[i]!;
-    if (expected[i] === 1) {
-      if (c === 1) answeredOnce++;
-      else if (c === 0) unanswered++;
+    const e = expected[i]!;
+    if (e > 0) {
+      if (c === e) answeredOnce++;
+      else if (c < e) unanswered++;
       else extraReplies++;
     } else if (c > 0) extraReplies++;
-    if (c !== expected[i] && wrong.length < 20) wrong.push(i);
+    if (c !== e && wrong.length < 20) wrong.push(i);
   }
   return {
     sent,
-    served: due,
+    served,
     answeredOnce,
     unanswered,
     extraReplies,

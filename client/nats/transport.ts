@@ -782,6 +782,8 @@ export async function createNatsTransport(
     }
     try {
       nc = await connectNats(natsOptions);
+      // nats.js asks for a wait on the first connect too: outages start later.
+      backoff?.reset();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const where = Array.isArray(target) ? target.join(", ") : target;
