@@ -706,3 +706,46 @@ Deno.test("createNatsTransport() reconnects after a short first wait with jitter
   assert.ok(delays[0]! >= 100 && delays[0]! <= 200, String(delays));
   assert.ok(delays.every((d) => d >= 100 && d <= 750), String(delays));
 });
+
+Deno.test("request() in flight when its proxy dies ends in a typed error within its timeout, and a command is sent once", async () => {
+  await using env = await setup([
+    {
+      node: "n1",
+      handler: async (_request, proxy) => {
+        // The proxy dies with the request in hand.
+        await proxy.close();
+        return null;
+      },
+    },
+  ], { retries: 1 });
+  const timeout = 1_000;
+  const start = performance.now();
+  const error = await env.transport.request(
+    {
+      kind: "ChannelHangup",
+      key: { kind: "channel", id: "c", app: APP, node: "n1" },
+      channel_hangup: { reason: "normal" },
+    },
+    { timeout },
+  ).then(() => undefined, (e) => e);
+  const took = elapsed(start);
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.ok(took < 2 * timeout, `took ${Math.round(took)} ms`);
+  // Not retried: the proxy may have executed it before dying.
+  assert.equal(env.proxies[0]!.requests.length, 1);
+
+  // A read to the dead node: its retry finds nobody; still typed, in time.
+  const start2 = performance.now();
+  const error2 = await env.transport.request(
+    {
+      kind: "ChannelData",
+      key: { kind: "channel", id: "c", app: APP, node: "n1" },
+    },
+    { timeout },
+  ).then(() => undefined, (e) => e);
+  assert.ok(
+    error2 instanceof TimeoutError || error2 instanceof ConnectionError,
+    String(error2),
+  );
+  assert.ok(elapsed(start2) < 2 * timeout);
+});
