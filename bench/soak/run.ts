@@ -149,9 +149,13 @@ export function renderReport(result: SoakResult): string {
     `Hostile requests: ${h.sent} sent (${h.served} to served subjects) in ${
       (h.elapsedMs / 1000).toFixed(1)
     } s; answered exactly once ${h.answeredOnce}, unanswered ${h.unanswered}, extra replies ${h.extraReplies}, malformed replies ${h.malformedReplies}, errors without code ${h.uncodedErrors}; proxy RSS ${
-      mib(h.rssBeforeBytes)
-    } → ${mib(h.rssAfterBytes)} MiB (peak ${
+      mib(h.rssStartBytes)
+    } MiB before a warm-up of ${h.warmup}, then ${mib(h.rssBeforeBytes)} → ${
+      mib(h.rssAfterBytes)
+    } MiB over the counted requests (peak ${
       mib(h.rssPeakBytes)
+    }; every 10,000: ${
+      h.rssSeries.map((b) => mib(b)).join(", ")
     }); proxy answers afterwards: ${h.proxyAnswers}.`,
   );
   lines.push(

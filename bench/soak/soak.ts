@@ -98,8 +98,14 @@ export interface HostileFigures {
   codes: Record<string, number>;
   /** Cases by family. */
   families: Record<string, number>;
-  /** Proxy A's RSS before, bytes. */
+  /** Proxy A's RSS before the warm-up, bytes. */
+  rssStartBytes: number;
+  /** Hostile requests of the warm-up (not counted in `sent`). */
+  warmup: number;
+  /** Proxy A's RSS after the warm-up, before the counted requests, bytes. */
   rssBeforeBytes: number;
+  /** Proxy A's RSS every 10,000 counted requests, bytes. */
+  rssSeries: number[];
   /** Proxy A's highest RSS sampled during, bytes. */
   rssPeakBytes: number;
   /** Proxy A's RSS after, bytes. */
@@ -400,13 +406,15 @@ async function runHostilePhase(
     node: a.node,
     proxies: cluster.nodes.length,
   });
-  // Warm up, so that the "before" RSS is the steady one.
-  await sendHostile(cluster.nc, gen, {
-    total: Math.min(2_000, total),
-    inbox: createInbox(),
-  });
+  // Warm up until the heap has its working size (it grows over the first
+  // ~30,000 with 1 MiB payloads and 100,000-character strings), so that
+  // the "before" RSS is the steady one; the start is reported too.
+  const rssStart = (await readProcSample(pid)).rssBytes;
+  const warmup = Math.min(30_000, Math.ceil(total / 3));
+  await sendHostile(cluster.nc, gen, { total: warmup, inbox: createInbox() });
   const rssBefore = (await readProcSample(pid)).rssBytes;
   let peak = rssBefore;
+  const rssSeries: number[] = [];
   log(`hostile: ${total} requests to proxy A (rss ${rssBefore >> 20} MiB)`);
   const result = await sendHostile(cluster.nc, gen, {
     total,
@@ -415,6 +423,7 @@ async function runHostilePhase(
       if (sent % 10_000 !== 0) return;
       const rss = (await readProcSample(pid)).rssBytes;
       peak = Math.max(peak, rss);
+      rssSeries.push(rss);
       log(`hostile: ${sent} sent, rss ${(rss / 2 ** 20).toFixed(1)} MiB`);
     },
   });
@@ -441,7 +450,10 @@ async function runHostilePhase(
     uncodedErrors: result.uncodedErrors,
     codes: result.codes,
     families: result.families,
+    rssStartBytes: rssStart,
+    warmup,
     rssBeforeBytes: rssBefore,
+    rssSeries,
     rssPeakBytes: Math.max(peak, rssAfter),
     rssAfterBytes: rssAfter,
     proxyAnswers,
