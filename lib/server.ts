@@ -29,6 +29,7 @@ import {
   type NatsConnection,
 } from "@nats-io/nats-core";
 import { connectNats } from "../client/nats/deno_socket.ts";
+import { ReconnectBackoff } from "../client/nats/reconnect.ts";
 import { isValidToken } from "../client/protocol/subjects.ts";
 import {
   type AriEventStream,
@@ -185,6 +186,7 @@ class Proxy implements ProxyServer {
   #everConnected = false;
   /** NATS connected (not between a disconnect and a reconnect). */
   #natsUp = false;
+  readonly #natsBackoff = new ReconnectBackoff();
   #entityTimer: ReturnType<typeof setInterval> | undefined;
   #entityCheck: Promise<void> | undefined;
   #lastEventCheck = 0;
@@ -392,7 +394,8 @@ class Proxy implements ProxyServer {
       servers: nats.servers,
       name: nats.name ?? "ari-proxy",
       maxReconnectAttempts: -1,
-      reconnectTimeWait: 1_000,
+      // Call control: 100–200 ms waits at first, longer as an outage lasts.
+      reconnectDelayHandler: () => this.#natsBackoff.delay(),
     };
     if (nats.user !== undefined) options.user = nats.user;
     if (nats.pass !== undefined) options.pass = nats.pass;
@@ -421,6 +424,7 @@ class Proxy implements ProxyServer {
         );
       }
       const nc = await abortableConnect(options, signal);
+      this.#natsBackoff.reset();
       this.#natsLog.info("Connected to NATS at {servers}", { servers });
       this.#natsUp = true;
       this.#watchNats(nc);
@@ -441,6 +445,7 @@ class Proxy implements ProxyServer {
           case "reconnect":
             this.#natsUp = true;
             this.#natsReconnects++;
+            this.#natsBackoff.reset();
             this.#natsLog.info("Reconnected to NATS {server}", {
               server: redactUrl(String(s.server)),
             });

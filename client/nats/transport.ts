@@ -30,6 +30,7 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import { encodeRequest } from "../protocol/codec.ts";
+import { kindInfo } from "../protocol/kinds.ts";
 import {
   DEFAULT_PREFIX,
   eventSubscriptionSubject,
@@ -54,6 +55,8 @@ import {
   DEFAULT_PROBE_WINDOW,
   type MemberChange,
 } from "./cluster.ts";
+import { runWithDeadline } from "./deadline.ts";
+import { ReconnectBackoff } from "./reconnect.ts";
 import { exchange, planRoute, ReplyCollector } from "./router.ts";
 import {
   type DurableEventOptions,
@@ -153,15 +156,18 @@ export interface NatsTransportOptions {
    */
   prefix?: string;
   /**
-   * Per-request timeout in ms (each attempt), unless a request gives its own.
+   * Per-request timeout in ms, unless a request gives its own: a deadline
+   * for the whole call, retries included.
    *
    * @default {5000}
    */
   timeout?: number;
   /**
    * How often an idempotent request (`get` and `data` classes, lists
-   * included) is retried after a timeout. Commands and creates are never
-   * retried.
+   * included) is retried within its timeout: when an attempt has had no
+   * reply after its share of the timeout (`timeout / (retries + 1)`), the
+   * next one is sent beside it and the first reply wins. Commands and
+   * creates are never retried.
    *
    * @default {1}
    */
@@ -224,7 +230,12 @@ export interface NatsTransportOptions {
   tls?: NatsTlsOptions | null;
   /** Reconnect attempts before giving up (`-1`: forever). */
   maxReconnectAttempts?: number;
-  /** Wait between reconnect attempts, in ms. */
+  /**
+   * Wait between reconnect attempts, in ms. Without it (and without a
+   * `reconnectDelayHandler` in `connectOptions`) the wait is chosen for call
+   * control: 100–200 ms while the connection has been down less than 2 s,
+   * then longer (see `client/nats/reconnect.ts`).
+   */
   reconnectTimeWait?: number;
   /**
    * Any other option of `connect()` of `@nats-io/transport-node`
@@ -284,6 +295,7 @@ interface CoreConfig {
   timeout: number;
   retries: number;
   reconnectTimeWait: number;
+  backoff: ReconnectBackoff | undefined;
   cluster: ClusterMonitor;
   hub: SubscriptionHub;
   durable: { subject: string; source: DurableEventSource } | undefined;
@@ -301,6 +313,7 @@ class Core {
   readonly durable: CoreConfig["durable"];
   readonly transports = new Set<NatsTransport>();
   readonly #reconnectTimeWait: number;
+  readonly #backoff: ReconnectBackoff | undefined;
   #statusIterator: QueuedIterator<Status> | undefined;
   connected = true;
   requests = 0;
@@ -317,6 +330,7 @@ class Core {
     this.hub = config.hub;
     this.durable = config.durable;
     this.#reconnectTimeWait = config.reconnectTimeWait;
+    this.#backoff = config.backoff;
   }
 
   emit(status: TransportStatus): void {
@@ -361,12 +375,13 @@ class Core {
           type: "reconnecting",
           target: this.target(),
           attempt: this.#attempt,
-          delay: this.#reconnectTimeWait,
+          delay: this.#backoff?.last || this.#reconnectTimeWait,
         });
         break;
       case "reconnect":
         this.connected = true;
         this.#attempt = 0;
+        this.#backoff?.reset();
         this.emit({ type: "connected", target: status.server });
         // Learn the cluster again: members may have changed meanwhile.
         this.cluster.ping();
@@ -498,31 +513,36 @@ class NatsTransport implements NatsAriTransport {
     const signals = [this.#abort.signal];
     if (options?.signal) signals.push(options.signal);
     const signal = AbortSignal.any(signals);
-    let attempt = 0;
-    while (true) {
-      attempt++;
+    const attempts = isIdempotent(kindInfo(request.kind)?.class ?? "")
+      ? 1 + core.retries
+      : 1;
+    return await runWithDeadline((budget, attemptSignal) => {
       const plan = planRoute(core.prefix, stamped, core.cluster);
       const collector = new ReplyCollector(plan);
       core.requests++;
-      try {
-        const response = await exchange(core.nc, plan, payload, collector, {
-          kind: request.kind,
-          timeout,
-          signal,
-        });
+      return exchange(core.nc, plan, payload, collector, {
+        kind: request.kind,
+        timeout: budget,
+        signal: attemptSignal,
+      }).then((response) => {
         if (!plan.direct && collector.replies < plan.known) {
           core.cluster.probe();
         }
         return response;
-      } catch (error) {
-        if (error instanceof TimeoutError) {
-          core.timeouts++;
-          if (!plan.direct && plan.known > 0) core.cluster.probe();
-          if (isIdempotent(plan.class) && attempt <= core.retries) continue;
+      }, (error) => {
+        if (error instanceof TimeoutError && !plan.direct && plan.known > 0) {
+          core.cluster.probe();
         }
         throw error;
-      }
-    }
+      });
+    }, {
+      timeout,
+      attempts,
+      signal,
+      timeoutError: () =>
+        new TimeoutError({ timeout, operation: request.kind }),
+      onAttemptTimeout: () => core.timeouts++,
+    });
   }
 
   subscribe(scope: EventScope, sink: EventSink): () => void {
@@ -767,6 +787,7 @@ export async function createNatsTransport(
   }
 
   let nc: NatsConnection;
+  let backoff: ReconnectBackoff | undefined;
   if (connection) {
     if (connection.isClosed()) {
       throw new ClosedConnectionError("NATS connection");
@@ -781,8 +802,19 @@ export async function createNatsTransport(
     for (const field of given) {
       (natsOptions as Record<string, unknown>)[field] = opts[field];
     }
+    if (
+      opts.reconnectTimeWait === undefined &&
+      natsOptions.reconnectTimeWait === undefined &&
+      natsOptions.reconnectDelayHandler === undefined
+    ) {
+      const chosen = new ReconnectBackoff();
+      backoff = chosen;
+      natsOptions.reconnectDelayHandler = () => chosen.delay();
+    }
     try {
       nc = await connectNats(natsOptions);
+      // nats.js asks for a wait on the first connect too: outages start later.
+      backoff?.reset();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const where = Array.isArray(target) ? target.join(", ") : target;
@@ -827,6 +859,7 @@ export async function createNatsTransport(
       timeout,
       retries,
       reconnectTimeWait: opts.reconnectTimeWait ?? NATS_RECONNECT_TIME_WAIT,
+      backoff,
       cluster,
       hub,
       durable: durableSource,

@@ -632,3 +632,120 @@ Deno.test("status() reports disconnect, reconnecting and connected", async () =>
   assert.ok(types.includes("reconnecting"));
   assert.equal(types.at(-1), "connected");
 });
+
+Deno.test("request() ends at the caller's timeout, retries included", async () => {
+  await using env = await setup([{ node: "n1", handler: () => null }], {
+    retries: 3,
+  });
+  const timeout = 600;
+  const start = performance.now();
+  const error = await env.transport.request(
+    {
+      kind: "ChannelData",
+      key: { kind: "channel", id: "c", app: APP, node: "n1" },
+    },
+    { timeout },
+  ).then(() => undefined, (e) => e);
+  const took = elapsed(start);
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.equal(error.timeout, timeout);
+  // Four attempts inside one budget (before: four budgets, 2,400 ms).
+  await waitFor(() => env.proxies[0]!.requests.length === 4, { interval: 5 });
+  assert.ok(took < 2 * timeout, `took ${Math.round(took)} ms`);
+  assert.equal(env.transport.stats().timeouts, 4);
+});
+
+Deno.test("request() keeps listening to an earlier attempt after a retry was sent", async () => {
+  let calls = 0;
+  await using env = await setup([{
+    node: "n1",
+    handler: async () => {
+      // The first attempt answers late (after the retry went out), the
+      // retry never: the late answer is the result.
+      if (++calls > 1) return null;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      return { error: "", data: { variable: "late" } };
+    },
+  }], { retries: 1 });
+  const response = await env.transport.request(
+    {
+      kind: "ChannelData",
+      key: { kind: "channel", id: "c", app: APP, node: "n1" },
+    },
+    { timeout: 5_000 },
+  );
+  assert.deepEqual(response.data, { variable: "late" });
+});
+
+Deno.test("createNatsTransport() reconnects after a short first wait with jitter", async () => {
+  await using nats = await startNats();
+  await using transport = await createNatsTransport({
+    servers: nats.url,
+    discoveryWait: 0,
+    maxReconnectAttempts: -1,
+  });
+  const statuses: TransportStatus[] = [];
+  const done = (async () => {
+    for await (const s of transport.status()) {
+      statuses.push(s);
+      if (s.type === "connected") break;
+    }
+  })();
+  await nats.nodes[0]!.stop();
+  await waitFor(
+    () => statuses.filter((s) => s.type === "reconnecting").length >= 2,
+    { interval: 10 },
+  );
+  await nats.nodes[0]!.restart();
+  await done;
+  const delays = statuses.flatMap((s) =>
+    s.type === "reconnecting" ? [s.delay] : []
+  );
+  // The outage lasted well under 10 s: waits of the first steps only.
+  assert.ok(delays.length >= 2);
+  assert.ok(delays[0]! >= 100 && delays[0]! <= 200, String(delays));
+  assert.ok(delays.every((d) => d >= 100 && d <= 750), String(delays));
+});
+
+Deno.test("request() in flight when its proxy dies ends in a typed error within its timeout, and a command is sent once", async () => {
+  await using env = await setup([
+    {
+      node: "n1",
+      handler: async (_request, proxy) => {
+        // The proxy dies with the request in hand.
+        await proxy.close();
+        return null;
+      },
+    },
+  ], { retries: 1 });
+  const timeout = 1_000;
+  const start = performance.now();
+  const error = await env.transport.request(
+    {
+      kind: "ChannelHangup",
+      key: { kind: "channel", id: "c", app: APP, node: "n1" },
+      channel_hangup: { reason: "normal" },
+    },
+    { timeout },
+  ).then(() => undefined, (e) => e);
+  const took = elapsed(start);
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.ok(took < 2 * timeout, `took ${Math.round(took)} ms`);
+  // Not retried: the proxy may have executed it before dying.
+  assert.equal(env.proxies[0]!.requests.length, 1);
+
+  // A read to the dead node: its retry finds nobody; still typed, in time.
+  const start2 = performance.now();
+  const error2 = await env.transport.request(
+    {
+      kind: "ChannelData",
+      key: { kind: "channel", id: "c", app: APP, node: "n1" },
+    },
+    { timeout },
+  ).then(() => undefined, (e) => e);
+  assert.ok(
+    error2 instanceof TimeoutError || error2 instanceof ConnectionError,
+    String(error2),
+  );
+  assert.ok(elapsed(start2) < 2 * timeout);
+});
