@@ -53,13 +53,18 @@ import { createNatsTransport, type NatsTransportOptions } from "./nats/mod.ts";
 export { createClient, DEFAULT_BUFFER_SIZE } from "./api/client.ts";
 export {
   AriHttpError,
+  BadRequestError,
   ClosedConnectionError,
+  ConflictError,
   ConnectionError,
   errors,
+  NotFoundError,
   NotImplementedError,
   ProtocolError,
   RemoteError,
+  remoteStatus,
   TimeoutError,
+  UnprocessableEntityError,
 } from "./errors.ts";
 export { KIND_NAMES, KIND_TABLE } from "./protocol/kinds.ts";
 
@@ -238,6 +243,7 @@ export type {
   HttpMethod,
   ProtocolErrorCode,
   ProtocolErrorOptions,
+  RemoteErrorOptions,
   TimeoutErrorOptions,
 } from "./errors.ts";
 export type {

@@ -230,7 +230,7 @@ export interface Bridges {
    * @param key Bridge id or key.
    * @param options Timeout and abort signal.
    * @returns The handle.
-   * @throws {RemoteError} When the bridge does not exist.
+   * @throws {NotFoundError} When the bridge does not exist.
    */
   get(key: KeyLike, options?: CallOptions): Promise<BridgeHandle>;
   /**

@@ -308,7 +308,7 @@ export interface ChannelHandle extends EntityHandle {
    *
    * @param options Timeout and abort signal.
    * @returns The ARI `Channel` with its key.
-   * @throws {RemoteError} When the channel does not exist (any more).
+   * @throws {NotFoundError} When the channel does not exist (any more).
    */
   data(options?: CallOptions): Promise<WithKey<Channel>>;
   /**
@@ -588,7 +588,7 @@ export interface Channels {
    * @param key Channel id or key.
    * @param options Timeout and abort signal.
    * @returns The handle.
-   * @throws {RemoteError} When the channel does not exist.
+   * @throws {NotFoundError} When the channel does not exist.
    */
   get(key: KeyLike, options?: CallOptions): Promise<ChannelHandle>;
   /**

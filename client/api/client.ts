@@ -307,6 +307,14 @@ const SUBSCRIBE_KIND: Record<string, KindName> = {
 
 const NOT_IMPLEMENTED = /^not implemented$/i;
 
+/** Our proxy's codes for a request it refused before calling ARI. */
+const BAD_REQUEST_CODES = new Set([
+  "missingBody",
+  "missingKey",
+  "invalidKey",
+  "invalidField",
+]);
+
 /** Maps a failed response to the error to throw. */
 function responseError(kind: string, response: Response): Error {
   if (
@@ -315,11 +323,11 @@ function responseError(kind: string, response: Response): Error {
   ) {
     return new NotImplementedError(kind);
   }
-  return new RemoteError(
+  const status = response.status ??
+    (BAD_REQUEST_CODES.has(response.code ?? "") ? 400 : undefined);
+  return RemoteError.parse(
     response.error,
-    response.status === undefined
-      ? { kind }
-      : { kind, status: response.status },
+    status === undefined ? { kind } : { kind, status },
   );
 }
 

@@ -55,7 +55,7 @@ export interface PlaybackHandle extends EntityHandle {
    *
    * @param options Timeout and abort signal.
    * @returns The ARI `Playback` with its key.
-   * @throws {RemoteError} When the playback does not exist (any more).
+   * @throws {NotFoundError} When the playback does not exist (any more).
    */
   data(options?: CallOptions): Promise<WithKey<Playback>>;
   /**
@@ -105,7 +105,7 @@ export interface Playbacks {
    * @param key Playback id or key.
    * @param options Timeout and abort signal.
    * @returns The handle.
-   * @throws {RemoteError} When the playback does not exist.
+   * @throws {NotFoundError} When the playback does not exist.
    */
   get(key: KeyLike, options?: CallOptions): Promise<PlaybackHandle>;
   /**
