@@ -419,6 +419,14 @@ class NativeTransport implements AriTransport {
     if (this.#isClosed) {
       throw new ClosedConnectionError("native ARI transport");
     }
+    const node = request.key?.node;
+    if (node && node !== this.#node) {
+      // A key addressed to another Asterisk must not act on this one.
+      throw new ConnectionError(
+        `Cannot send request "${request.kind}": the key names node "${node}", this transport serves node "${this.#node}"`,
+        { target: node },
+      );
+    }
     const callerSignal = options?.signal;
     callerSignal?.throwIfAborted();
     const signal = callerSignal === undefined

@@ -54,7 +54,12 @@ import {
   DEFAULT_PROBE_WINDOW,
   type MemberChange,
 } from "./cluster.ts";
-import { exchange, planRoute, ReplyCollector } from "./router.ts";
+import {
+  awaitNodeMember,
+  exchange,
+  planRoute,
+  ReplyCollector,
+} from "./router.ts";
 import {
   type EventFilter,
   SubscriptionHub,
@@ -476,10 +481,20 @@ class NatsTransport implements NatsAriTransport {
     const signals = [this.#abort.signal];
     if (options?.signal) signals.push(options.signal);
     const signal = AbortSignal.any(signals);
+    await awaitNodeMember(core.cluster, stamped.key, {
+      kind: request.kind,
+      timeout,
+      signal,
+    });
     let attempt = 0;
     while (true) {
       attempt++;
-      const plan = planRoute(core.prefix, stamped, core.cluster);
+      const plan = planRoute(
+        core.prefix,
+        stamped,
+        core.cluster,
+        this.application,
+      );
       const collector = new ReplyCollector(plan);
       core.requests++;
       try {
