@@ -140,6 +140,7 @@ export type {
   ChildClientOptions,
   ClientOptions,
   ClientStatus,
+  NodeResult,
   ResourceIdPrefix,
   UserEventOptions,
 } from "./api/client.ts";

@@ -280,6 +280,40 @@ export interface AriClient extends Subscribable, AsyncDisposable {
    * @returns Their keys.
    */
   nodes(): Key[];
+  /**
+   * Asks every known node for a read: calls `read` once per node (each
+   * Asterisk once, however many applications its proxies serve), with that
+   * node's id to put in the key, and waits for all of them. Use it where a
+   * plain read would take whichever node answers first (a key without a
+   * node is broadcast; see the module docs, "Clusters").
+   *
+   * @typeParam T What `read` resolves with.
+   * @param read The read to run against one node.
+   * @returns One result per node, in node order: `{ node, value }` or
+   *   `{ node, error }`.
+   *
+   * @example Every node's view of a device state
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { createClient } from "./client.ts";
+   * import { createFakeTransport } from "../testing.ts";
+   *
+   * const transport = createFakeTransport({ node: "n1" });
+   * transport.respond("DeviceStateData", {
+   *   error: "",
+   *   data: { device_state: { name: "Stasis:door", state: "BUSY" } },
+   * });
+   * await using client = createClient(transport);
+   * const states = await client.eachNode((node) =>
+   *   client.deviceStates.data({ id: "Stasis:door", node })
+   * );
+   * assert.deepEqual(
+   *   states.map((s) => [s.node, "value" in s ? s.value.state : s.error]),
+   *   [["n1", "BUSY"]],
+   * );
+   * ```
+   */
+  eachNode<T>(read: (node: string) => Promise<T>): Promise<NodeResult<T>[]>;
   /** Closes the client (and its children; the transport too for a root client unless `closeTransport: false`). Idempotent. */
   close(): Promise<void>;
   /** Waits for requests in flight, then closes. */
@@ -561,6 +595,28 @@ class ClientImpl implements AriClient, ClientContext {
     return this.#settings.transport.nodes();
   }
 
+  eachNode<T>(read: (node: string) => Promise<T>): Promise<NodeResult<T>[]> {
+    if (typeof read !== "function") {
+      throw new TypeError(
+        "Cannot read from each node: read must be a function",
+      );
+    }
+    const nodes = [
+      ...new Set(
+        this.nodes().map((key) => key.node).filter((node): node is string =>
+          typeof node === "string" && node !== ""
+        ),
+      ),
+    ].sort();
+    return Promise.all(nodes.map(async (node): Promise<NodeResult<T>> => {
+      try {
+        return { node, value: await read(node) };
+      } catch (error) {
+        return { node, error: asError(error) };
+      }
+    }));
+  }
+
   close(): Promise<void> {
     return this.#shutdown(undefined);
   }
@@ -654,6 +710,25 @@ class ClientImpl implements AriClient, ClientContext {
     });
   }
 }
+
+/**
+ * One node's answer in {@linkcode AriClient.eachNode}: the value, or the
+ * error its read failed with.
+ *
+ * @typeParam T What the read resolves with.
+ *
+ * @example
+ * ```ts
+ * import type { NodeResult } from "./client.ts";
+ * const results: NodeResult<string>[] = [
+ *   { node: "n1", value: "on-A" },
+ *   { node: "n2", error: new Error("gone") },
+ * ];
+ * ```
+ */
+export type NodeResult<T> =
+  | { readonly node: string; readonly value: T }
+  | { readonly node: string; readonly error: Error };
 
 /**
  * Creates an ARI client over a transport.
