@@ -561,11 +561,11 @@ class EventStream implements AriEventStream {
     }
     this.url = buildEventsUrl(url, app, subscribeAll);
     this.#target = this.url.slice(0, this.url.indexOf("?"));
-    this.#headers = Object.freeze(
-      username === undefined
-        ? {}
-        : { authorization: basicAuth(username, password) },
-    );
+    const headers: Record<string, string> = {};
+    if (username !== undefined) {
+      headers.authorization = basicAuth(username, password);
+    }
+    this.#headers = Object.freeze(headers);
     this.#onEvent = onEvent;
     this.#onFrame = onFrame;
     this.#onStatus = onStatus;
