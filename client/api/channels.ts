@@ -288,6 +288,18 @@ export interface SendDtmfOptions extends CallOptions {
  * entities on it: the `PlaybackStarted`/`PlaybackFinished` of playbacks on
  * the channel and the `Recording*` events of its recordings.
  *
+ * When events come: Asterisk sends a channel's events to the application
+ * while the channel is in it (`StasisStart` to `StasisEnd`) and to
+ * applications subscribed to the channel. A channel originated or created
+ * by the application is subscribed, so its `ChannelDestroyed` comes after
+ * `StasisEnd`; for other channels (a snoop channel, a channel that entered
+ * through the dialplan) a listener for `ChannelDestroyed` (or for all
+ * events) makes the client subscribe its application to the channel first
+ * (`ApplicationSubscribe` of `channel:<id>`; later calls on this channel
+ * wait for it). A snoop channel's `ChannelDestroyed` comes when Asterisk
+ * destroys it, which is when the snooped channel goes away, not when the
+ * snoop is hung up (its `StasisEnd` comes at once).
+ *
  * @example
  * ```ts
  * import { createClient } from "./client.ts";

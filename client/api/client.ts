@@ -349,6 +349,17 @@ const BAD_REQUEST_CODES = new Set([
   "invalidField",
 ]);
 
+/**
+ * Events Asterisk sends only to applications subscribed to the entity (not
+ * to one that merely has a channel in it): a bridge's `BridgeDestroyed`
+ * once the application's channels left it, a channel's `ChannelDestroyed`
+ * after its `StasisEnd` (a snoop channel, a channel that left Stasis).
+ */
+const SUBSCRIBED_ONLY: Readonly<Record<string, readonly string[]>> = {
+  bridge: ["BridgeDestroyed"],
+  channel: ["ChannelDestroyed"],
+};
+
 /** Maps a failed response to the error to throw. */
 function responseError(kind: string, response: Response): Error {
   if (
@@ -419,6 +430,8 @@ class ClientImpl implements AriClient, ClientContext {
   #children = new Set<ClientImpl>();
   #inflight = new Set<Promise<unknown>>();
   #bound = new Set<string>();
+  /** Application subscriptions in flight, by entity (see `#watch`). */
+  #watching = new Map<string, Promise<void>>();
   #closed = false;
   #draining = false;
   #closing: Promise<void> | undefined;
@@ -443,6 +456,7 @@ class ClientImpl implements AriClient, ClientContext {
       resource: this.#resource,
       report: (status) => this.#statusHub.publishLocal(status),
       onEntityListen: (key) => this.#autoBind(key),
+      onEntityTypes: (key, types) => this.#watch(key, types),
     });
     this.applications = new ApplicationsImpl(this);
     this.asterisk = new AsteriskImpl(this);
@@ -494,13 +508,20 @@ class ClientImpl implements AriClient, ClientContext {
     const timeout = options?.timeout ?? this.#settings.timeout;
     if (timeout !== undefined) requestOptions.timeout = timeout;
     if (options?.signal) requestOptions.signal = options.signal;
-    const pending = this.#settings.transport.request(request, requestOptions)
-      .then((response) => {
-        if (typeof response?.error === "string" && response.error !== "") {
-          throw responseError(kind, response);
-        }
-        return response;
-      });
+    const watch = key && this.#watching.size > 0
+      ? this.#watching.get(entityIndex(key.kind, key.id))
+      : undefined;
+    const { transport } = this.#settings;
+    const pending =
+      (watch
+        ? watch.then(() => transport.request(request, requestOptions))
+        : transport.request(request, requestOptions))
+        .then((response) => {
+          if (typeof response?.error === "string" && response.error !== "") {
+            throw responseError(kind, response);
+          }
+          return response;
+        });
     this.#inflight.add(pending);
     const forget = (): void => {
       this.#inflight.delete(pending);
@@ -696,6 +717,37 @@ class ClientImpl implements AriClient, ClientContext {
       }
     };
     void pump();
+  }
+
+  /**
+   * Subscribes the client's application to an entity when a listener wants
+   * an event Asterisk sends only to subscribed applications (see
+   * `SUBSCRIBED_ONLY`). Later requests about the entity wait for the
+   * subscription, so `once("BridgeDestroyed")` then `delete()` sees it.
+   */
+  #watch(key: Key, types: ReadonlySet<string> | null): void {
+    const needs = SUBSCRIBED_ONLY[key.kind ?? ""];
+    const app = this.application;
+    if (!needs || !app || !key.id || this.#closed || this.#draining) return;
+    if (types !== null && !needs.some((type) => types.has(type))) return;
+    const index = entityIndex(key.kind, key.id);
+    const appKey = makeKey({
+      kind: "application",
+      id: app,
+      ...(key.app ? { app: key.app } : {}),
+      ...(key.node ? { node: key.node } : {}),
+    });
+    const pending: Promise<void> = this.send("ApplicationSubscribe", appKey, {
+      application_subscribe: { event_source: `${key.kind}:${key.id}` },
+    }).then(
+      () => {},
+      (error: unknown) => {
+        this.#statusHub.publishLocal({ type: "error", error: asError(error) });
+      },
+    ).finally(() => {
+      if (this.#watching.get(index) === pending) this.#watching.delete(index);
+    });
+    this.#watching.set(index, pending);
   }
 
   #autoBind(key: Key): void {

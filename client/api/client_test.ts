@@ -434,8 +434,65 @@ Deno.test("a dialog client binds an entity once when its first listener subscrib
     [
       ["ChannelSubscribe", { kind: "channel", id: "c9", dialog: "d1" }],
       ["BridgeSubscribe", { kind: "bridge", id: "b9", dialog: "d1" }],
+      // All of a bridge's events include BridgeDestroyed.
+      ["ApplicationSubscribe", {
+        kind: "application",
+        id: "app",
+        dialog: "d1",
+      }],
     ],
   );
+});
+
+Deno.test("a listener for BridgeDestroyed or ChannelDestroyed subscribes the application to the entity first", async () => {
+  const { transport, client } = setup();
+  await using _ = client;
+  const bridge = client.bridges.handle({ id: "b1", node: "n1", app: "app" });
+  bridge.on("ChannelEnteredBridge", () => {}); // needs no subscription
+  const destroyed = bridge.once("BridgeDestroyed");
+  await bridge.delete();
+  const snoop = client.channels.handle("s1");
+  snoop.on(["StasisEnd", "ChannelDestroyed"], () => {});
+  await snoop.hangup();
+  assert.deepEqual(
+    transport.requests.map((r) => [r.kind, r.key, r.application_subscribe]),
+    [
+      [
+        "ApplicationSubscribe",
+        { kind: "application", id: "app", app: "app", node: "n1" },
+        { event_source: "bridge:b1" },
+      ],
+      // The command waited for the subscription.
+      [
+        "BridgeDelete",
+        { kind: "bridge", id: "b1", node: "n1", app: "app" },
+        undefined,
+      ],
+      [
+        "ApplicationSubscribe",
+        { kind: "application", id: "app" },
+        { event_source: "channel:s1" },
+      ],
+      ["ChannelHangup", { kind: "channel", id: "s1" }, undefined],
+    ],
+  );
+  transport.emit({ type: "BridgeDestroyed", bridge: { id: "b1" } } as never);
+  assert.equal((await destroyed).type, "BridgeDestroyed");
+});
+
+Deno.test("a failed application subscription is reported as an error status and later calls still run", async () => {
+  const { transport, client } = setup();
+  await using _ = client;
+  const status = client.status();
+  transport.respond("ApplicationSubscribe", {
+    error: "Non-2XX response: 422 Unprocessable Entity",
+  });
+  const bridge = client.bridges.handle("gone");
+  bridge.on("BridgeDestroyed", () => {});
+  await bridge.moh("default");
+  const [report] = await take(status, 1);
+  assert.equal(report?.type, "error");
+  assert.equal(transport.requests.at(-1)?.kind, "BridgeMOH");
 });
 
 Deno.test("AriClient.child() has its own subscriptions, released when it closes", async () => {
