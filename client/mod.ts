@@ -36,6 +36,68 @@
  * const keys = await client.channels.list(); // every node of the cluster
  * ```
  *
+ * ## Clusters: where a request goes
+ *
+ * Over NATS ({@linkcode connect}) every request carries a key, and the key
+ * decides which proxies (Asterisk nodes) get it:
+ *
+ * - A key with **app and node** goes to that one proxy. Every key the client
+ *   gives back has both: handles from `get()`, `originate()`, `create()`,
+ *   list results, and handles made from an event
+ *   (`client.channels.handle(event.channel.id, event)`).
+ * - A key with a **node but no app** (`{ id, node }`, `{ node }` as a list
+ *   filter, `asterisk.info({ node })`) goes to a proxy of that node (the one
+ *   serving the client's application when there is one). A node that no
+ *   proxy announces within the request's timeout fails with
+ *   `ConnectionError`.
+ * - A key with **no node** (a bare id or name:
+ *   `deviceStates.handle(name)`, `asterisk.variables.set("X", v)`,
+ *   `channels.handle(id)`) is **broadcast** to every proxy (of its app, when
+ *   it names one):
+ *   - commands (`update()`, `set()`, `hangup()`, …) run on every node that
+ *     accepts them; the call succeeds when one node succeeded;
+ *   - creates (`originate()`, `bridges.create()`, …) run on one node, picked
+ *     by a NATS queue group; the handle returned names that node;
+ *   - reads (`data()`, `get()`, `variables.get()`) return the first
+ *     successful answer, from whichever node answers first: when nodes
+ *     disagree the result is whichever came first. Single-node code that
+ *     writes then reads back a bare name must name the node. Read one node
+ *     with `{ id, node }`, every node with
+ *     {@linkcode AriClient.eachNode};
+ *   - lists concatenate every node's keys (each names its node);
+ *   - when every node failed, the last node's error is thrown.
+ *
+ * The native transport ({@linkcode connectNative}) talks to one Asterisk:
+ * keys without a node are for it, and a key naming another node is refused
+ * with `ConnectionError` (nothing is sent).
+ *
+ * ## Errors
+ *
+ * A refused request rejects with a {@linkcode RemoteError}; the statuses an
+ * application branches on have subclasses that are the same on every path
+ * (native, our proxy, a Go ari-proxy v5): {@linkcode NotFoundError} (404),
+ * {@linkcode ConflictError} (409), {@linkcode BadRequestError} (400),
+ * {@linkcode UnprocessableEntityError} (422). Transport failures are
+ * `TimeoutError`, `ConnectionError` and `ClosedConnectionError`.
+ *
+ * @example Treat a channel that is already gone as hung up
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createClient, NotFoundError } from "@ari-proxy/client";
+ * import { createFakeTransport } from "@ari-proxy/client/testing";
+ *
+ * const transport = createFakeTransport();
+ * // What a Go ari-proxy answers for a channel that does not exist:
+ * transport.respond("ChannelHangup", { error: "Non-2XX response: 404 Not Found" });
+ * await using client = createClient(transport);
+ * try {
+ *   await client.channels.handle("gone").hangup();
+ * } catch (error) {
+ *   if (!(error instanceof NotFoundError)) throw error;
+ * }
+ * assert.equal(transport.requests.at(-1)?.kind, "ChannelHangup");
+ * ```
+ *
  * @module
  */
 
