@@ -6,34 +6,36 @@
  * staged creation, and typed events (`client.events()`, `client.on()`,
  * `handle.once()`); durations are milliseconds.
  *
- * @example Answer calls, play a greeting, hang up
- * ```ts ignore
+ * @example Answer a call, play a greeting, hang up
+ * ```ts ignore live
  * import { connectNative } from "@ari-proxy/client";
  *
  * await using client = await connectNative({
  *   url: "http://127.0.0.1:8088/ari",
- *   username: "asterisk",
+ *   username: "proxy",
  *   password: "secret",
  *   application: "demo",
  * });
  *
- * for await (const event of client.events("StasisStart")) {
- *   const channel = client.channels.handle(event.channel.id, event);
- *   await channel.answer();
- *   const playback = await channel.stagePlay("sound:hello-world");
- *   const finished = playback.handle.once("PlaybackFinished", { timeout: 30_000 });
- *   await playback.exec();
- *   await finished;
- *   await channel.hangup();
- * }
+ * // The next call that enters the application (a server loops on this).
+ * const event = await client.once("StasisStart", { timeout: 60_000 });
+ * const channel = client.channels.handle(event.channel.id, event);
+ * await channel.answer();
+ * const playback = await channel.stagePlay("sound:hello-world");
+ * const finished = playback.handle.once("PlaybackFinished", { timeout: 30_000 });
+ * await playback.exec();
+ * await finished;
+ * await channel.hangup();
  * ```
  *
  * @example The same application over NATS
- * ```ts ignore
+ * ```ts ignore live
+ * import assert from "node:assert/strict";
  * import { connect } from "@ari-proxy/client";
  *
  * await using client = await connect({ servers: "nats://127.0.0.1:4222", application: "demo" });
  * const keys = await client.channels.list(); // every node of the cluster
+ * assert.ok(keys.every((key) => key.node !== undefined));
  * ```
  *
  * ## Clusters: where a request goes
@@ -141,16 +143,18 @@ export { KIND_NAMES, KIND_TABLE } from "./protocol/kinds.ts";
  * @throws {AriHttpError} When ARI refuses the credentials.
  *
  * @example
- * ```ts ignore
+ * ```ts ignore live
+ * import assert from "node:assert/strict";
  * import { connectNative } from "./mod.ts";
  *
  * await using client = await connectNative({
  *   url: "http://127.0.0.1:8088/ari",
- *   username: "asterisk",
+ *   username: "proxy",
  *   password: "secret",
  *   application: "demo",
  * });
- * console.log(await client.asterisk.info({ only: ["system"] }));
+ * const info = await client.asterisk.info({ only: ["system"] });
+ * assert.equal(info.system?.entity_id, client.nodes()[0]?.node);
  * ```
  */
 export async function connectNative(
@@ -176,12 +180,19 @@ export async function connectNative(
  * @throws {ConnectionError} When NATS cannot be reached.
  *
  * @example
- * ```ts ignore
+ * ```ts ignore live
  * import { connect } from "./mod.ts";
  *
  * await using client = await connect({ servers: "nats://127.0.0.1:4222", application: "demo" });
- * const channel = await client.channels.originate({ endpoint: "PJSIP/alice" });
- * await channel.once("StasisStart");
+ * // Staged: listen first, then originate, so no event is missed.
+ * const staged = await client.channels.stageOriginate({
+ *   endpoint: "Local/echo@default",
+ *   app: "demo",
+ * });
+ * const started = staged.handle.once("StasisStart", { timeout: 10_000 });
+ * await staged.exec();
+ * await started;
+ * await staged.handle.hangup();
  * ```
  */
 export async function connect(

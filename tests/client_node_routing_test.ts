@@ -74,7 +74,10 @@ Deno.test("connect(): a key that names a node reaches that node, for every resou
     });
 
     /** Runs `call` and checks every request it sent went direct to `node`. */
-    async function direct<T>(node: string, call: () => Promise<T>): Promise<T> {
+    const direct = async <T>(
+      node: string,
+      call: () => Promise<T>,
+    ): Promise<T> => {
       const mark = watcher.seen.length;
       const result = await call();
       await watcher.nc.flush();
@@ -88,7 +91,7 @@ Deno.test("connect(): a key that names a node reaches that node, for every resou
         );
       }
       return result;
-    }
+    };
 
     await t.step("asterisk: variables, info, modules, logging", async () => {
       await direct(

@@ -3,14 +3,26 @@
  * handle can do (answer, hang up, play, record, snoop, dial, …).
  *
  * @example Answer every call and play a greeting
- * ```ts ignore
+ * ```ts
+ * import { createClient } from "./client.ts";
+ * import { createFakeTransport } from "../testing.ts";
+ *
+ * const transport = createFakeTransport();
+ * await using client = createClient(transport);
+ * const done = Promise.withResolvers<void>();
  * client.on("StasisStart", async (event) => {
  *   const channel = client.channels.handle(event.channel.id, event);
  *   await channel.answer();
- *   const playback = await channel.play("sound:hello-world");
- *   await playback.once("PlaybackFinished");
+ *   const playback = await channel.stagePlay("sound:hello-world");
+ *   const finished = playback.handle.once("PlaybackFinished");
+ *   await playback.exec();
+ *   transport.emit({ type: "PlaybackFinished", playback: { id: playback.handle.id } });
+ *   await finished;
  *   await channel.hangup();
+ *   done.resolve();
  * });
+ * transport.emit({ type: "StasisStart", channel: { id: "c1" }, args: [] });
+ * await done.promise;
  * ```
  *
  * @module

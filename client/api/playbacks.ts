@@ -44,9 +44,18 @@ export type PlaybackOperation =
  * `PlaybackContinuing` and `PlaybackFinished`.
  *
  * @example Wait for the end of a playback
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createClient } from "./client.ts";
+ * import { createFakeTransport } from "../testing.ts";
+ *
+ * const transport = createFakeTransport();
+ * await using client = createClient(transport);
+ * const channel = client.channels.handle("c1");
  * const playback = await channel.play("sound:hello-world");
- * await playback.once("PlaybackFinished", { timeout: 30_000 });
+ * const finished = playback.once("PlaybackFinished", { timeout: 30_000 });
+ * transport.emit({ type: "PlaybackFinished", playback: { id: playback.id } });
+ * assert.equal((await finished).playback.id, playback.id);
  * ```
  */
 export interface PlaybackHandle extends EntityHandle {

@@ -897,7 +897,8 @@ class EventStream implements AriEventStream {
  * @throws {RangeError} For a negative or non-finite tuning option.
  *
  * @example Receive events
- * ```ts ignore
+ * ```ts ignore live
+ * import assert from "node:assert/strict";
  * import { openAriEventStream } from "./events_socket.ts";
  *
  * await using stream = openAriEventStream({
@@ -912,11 +913,8 @@ class EventStream implements AriEventStream {
  *   },
  * });
  * await stream.ready();
- * for await (const status of stream.status()) {
- *   if (status.type === "disconnected") {
- *     // Asterisk went away; the stream reconnects by itself.
- *   }
- * }
+ * assert.ok(stream.isConnected());
+ * // `stream.status()` reports disconnects; the stream reconnects by itself.
  * ```
  *
  * @example With a fake WebSocket

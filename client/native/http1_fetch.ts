@@ -1192,7 +1192,7 @@ function describe(error: unknown): string {
  * @throws {TypeError} If `fetch` is not a function.
  *
  * @example Use it for ARI calls
- * ```ts ignore
+ * ```ts ignore live
  * import { createAriRestClient } from "./rest.ts";
  * import { createHttp1Fetch } from "./http1_fetch.ts";
  *

@@ -386,13 +386,33 @@ export interface ExchangeOptions {
  * @throws {ConnectionError} When nobody serves the subject (NATS no responders) or NATS failed.
  * @throws {ClosedConnectionError} When the NATS connection is closed or draining.
  *
- * @example
- * ```ts ignore
- * const plan = planRoute("ari.", request, cluster);
+ * @example Against a stand-in proxy
+ * ```ts ignore live
+ * import assert from "node:assert/strict";
+ * import { connectNats } from "./deno_socket.ts";
+ * import { encodeRequest } from "../protocol/codec.ts";
+ * import type { Request } from "../protocol/types.ts";
+ * import { exchange, planRoute, ReplyCollector } from "./router.ts";
+ *
+ * const nc = await connectNats({ servers: "127.0.0.1:4222" });
+ * // Answers data requests under the prefix "example." (no real proxy hears it).
+ * const proxy = nc.subscribe("example.data", {
+ *   callback: (_err, msg) => {
+ *     msg.respond('{"error":"","data":{"variable":"on"}}');
+ *   },
+ * });
+ * const request: Request = {
+ *   kind: "AsteriskVariableGet",
+ *   key: { kind: "variable", id: "OPEN" },
+ * };
+ * const plan = planRoute("example.", request, { matching: () => [] });
  * const response = await exchange(nc, plan, encodeRequest(request), new ReplyCollector(plan), {
  *   kind: request.kind,
  *   timeout: 5_000,
  * });
+ * assert.equal(response.data?.variable, "on");
+ * proxy.unsubscribe();
+ * await nc.close();
  * ```
  */
 export async function exchange(

@@ -3,12 +3,12 @@
  * merges the proxies' replies and delivers their events.
  *
  * @example Connect and list the channels of the whole cluster
- * ```ts ignore
+ * ```ts ignore live
  * import { createNatsTransport } from "./transport.ts";
  *
  * await using transport = await createNatsTransport({
  *   servers: "nats://127.0.0.1:4222",
- *   application: "myapp",
+ *   application: "demo",
  * });
  * const response = await transport.request({ kind: "ChannelList", key: null });
  * console.log(response.keys);
@@ -683,7 +683,7 @@ const CONNECTION_FIELDS = [
  * @throws {ConnectionError} When NATS cannot be reached.
  *
  * @example Broadcast a list and use a child bound to a dialog
- * ```ts ignore
+ * ```ts ignore live
  * import { createNatsTransport } from "./transport.ts";
  *
  * await using transport = await createNatsTransport({ servers: "nats://127.0.0.1:4222" });
