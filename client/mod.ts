@@ -51,7 +51,7 @@
  *   filter, `asterisk.info({ node })`) goes to a proxy of that node (the one
  *   serving the client's application when there is one). A node that no
  *   proxy announces within the request's timeout fails with
- *   `ConnectionError`.
+ *   `ConnectionError`; a list filtered by such a node is empty.
  * - A key with **no node** (a bare id or name:
  *   `deviceStates.handle(name)`, `asterisk.variables.set("X", v)`,
  *   `channels.handle(id)`) is **broadcast** to every proxy (of its app, when

@@ -377,8 +377,12 @@ Deno.test("connect(): a key that names a node reaches that node, for every resou
     });
 
     await t.step(
-      "a node no proxy serves fails with ConnectionError",
+      "a node no proxy serves: reads fail with ConnectionError, lists are empty",
       async () => {
+        assert.deepEqual(
+          await client.channels.list({ node: "02:00:de:ad:00:00" }),
+          [],
+        );
         await assert.rejects(
           client.asterisk.variables.get({
             id: "WHERE",

@@ -23,7 +23,9 @@
  * and writes the wrong node. When no proxy of the node is known yet,
  * {@linkcode awaitNodeMember} pings the cluster and waits for one to
  * announce itself; a node that never does fails the request with a
- * `ConnectionError`.
+ * `ConnectionError`. A list filtered by a node no proxy is known for does
+ * not wait: it is broadcast and keeps only the keys of that node (none, if
+ * the node does not exist).
  *
  * @example Plan a request
  * ```ts
@@ -201,7 +203,8 @@ export interface AwaitNodeOptions {
  * For a key that names a `node` but no `app`: makes sure a proxy of that
  * node is known, so {@linkcode planRoute} can send the request there. When
  * none is, it pings the cluster and waits (up to `timeout`) for one to
- * announce itself. Returns at once for every other key.
+ * announce itself. Returns at once for every other key, and for lists
+ * (broadcast then, keeping only that node's keys).
  *
  * @param cluster The cluster view.
  * @param key The request key.
@@ -226,6 +229,7 @@ export async function awaitNodeMember(
 ): Promise<void> {
   const node = key?.node;
   if (!node || key.app) return;
+  if (kindInfo(options.kind)?.returns === "keys") return;
   const known = () =>
     cluster.matching({ node }).some((member) => member.node === node);
   if (known()) return;

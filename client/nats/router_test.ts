@@ -205,6 +205,15 @@ Deno.test("awaitNodeMember() returns at once for known nodes and keys without a 
   assert.equal(cluster.pings, 0);
 });
 
+Deno.test("awaitNodeMember() does not wait for lists (they are broadcast and filtered)", async () => {
+  const cluster = waitSource([member("n1", "a")]);
+  await awaitNodeMember(cluster, { node: "n9" }, {
+    kind: "ChannelList",
+    timeout: 60_000,
+  });
+  assert.equal(cluster.pings, 0);
+});
+
 Deno.test("awaitNodeMember() pings and waits until the node announces itself", async () => {
   const cluster = waitSource([member("n1", "a")]);
   const waiting = awaitNodeMember(cluster, { id: "x", node: "n2" }, {
