@@ -5,18 +5,26 @@
  * extends `Error`, sets `name`, accepts `ErrorOptions` (for `cause`) and keeps
  * its context in fields, not only in the message.
  *
- * @example Classify a failure
- * ```ts
- * import { AriHttpError, errors } from "./errors.ts";
+ * A request that Asterisk (or a proxy) refused rejects with a
+ * {@linkcode RemoteError}; the statuses an application branches on have
+ * their own subclasses, the same whichever transport and whichever proxy
+ * (ours or Go ari-proxy v5) answered: {@linkcode NotFoundError} (404),
+ * {@linkcode ConflictError} (409, e.g. a channel in the wrong state),
+ * {@linkcode BadRequestError} (400) and {@linkcode UnprocessableEntityError}
+ * (422). {@linkcode AriHttpError} is what the low-level REST client throws;
+ * client calls never throw it.
  *
- * const err: unknown = new AriHttpError("Channel not found", {
- *   status: 404,
- *   method: "POST",
- *   path: "/channels/x/answer",
+ * @example Recognise a channel that is gone
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errors, NotFoundError, RemoteError } from "./errors.ts";
+ *
+ * // What a Go ari-proxy answers (no status field, only the text):
+ * const err: unknown = RemoteError.parse("Non-2XX response: 404 Not Found", {
+ *   kind: "ChannelAnswer",
  * });
- * if (err instanceof errors.AriHttpError && err.status === 404) {
- *   // the channel is gone
- * }
+ * assert.ok(err instanceof errors.NotFoundError);
+ * assert.ok(err instanceof NotFoundError && err.status === 404);
  * ```
  *
  * @module
@@ -219,16 +227,70 @@ export class ProtocolError extends Error {
   }
 }
 
+/** Context of a {@linkcode RemoteError}. */
+export interface RemoteErrorOptions extends ErrorOptions {
+  /** The request kind that failed. */
+  kind: string;
+  /** The ARI HTTP status, when known. */
+  status?: number | undefined;
+}
+
+/** `Non-2XX response: 404 Not Found`, as Go's ARI client words a refusal. */
+const GO_STATUS = /Non-2XX response: (\d{3})\b/;
+/** Go ari-proxy's own not-found text (e.g. an unknown log channel). */
+const GO_NOT_FOUND = /(^|: )not found$/i;
+/** Go ari-proxy's own checks of the request before it calls ARI. */
+const GO_BAD_REQUEST = /( key not supplied| is mandatory)$/;
+
 /**
- * A proxy answered a request with an error (the `error` field of a Response).
+ * The ARI status a failed reply stands for: the `status` field our proxy
+ * and the native transport send, else the status in a Go proxy's text
+ * (`Non-2XX response: 404 Not Found`), else 404 for Go's own `not found`
+ * and 400 for Go's own request checks (`channel key not supplied`,
+ * `ExternalHost is mandatory`).
  *
- * `static parse` maps well-known Go/our error texts to more specific classes.
+ * @param text The `error` text of the reply.
+ * @param status The reply's `status` field, when it had one.
+ * @returns The HTTP status, or `undefined` when the reply does not tell.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { remoteStatus } from "./errors.ts";
+ *
+ * assert.equal(remoteStatus("Non-2XX response: 409 Conflict"), 409);
+ * assert.equal(remoteStatus("Cannot dial channel \"c\": 409", 409), 409);
+ * assert.equal(remoteStatus("nats: timeout"), undefined);
+ * ```
+ */
+export function remoteStatus(
+  text: string,
+  status?: number,
+): number | undefined {
+  if (typeof status === "number" && status > 0) return status;
+  const go = GO_STATUS.exec(text);
+  if (go) return Number(go[1]);
+  const trimmed = text.trim();
+  if (GO_NOT_FOUND.test(trimmed)) return 404;
+  if (GO_BAD_REQUEST.test(trimmed)) return 400;
+  return undefined;
+}
+
+/**
+ * A proxy or Asterisk answered a request with an error (the `error` field of
+ * a Response). Replies whose status an application usually branches on
+ * become a subclass: {@linkcode NotFoundError}, {@linkcode ConflictError},
+ * {@linkcode BadRequestError}, {@linkcode UnprocessableEntityError};
+ * {@linkcode RemoteError.parse} picks the class.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { RemoteError } from "./errors.ts";
- * const e = new RemoteError("Non-2XX response: 404 Not Found", { kind: "ChannelAnswer" });
- * console.assert(e.kind === "ChannelAnswer");
+ *
+ * const e = new RemoteError("Non-2XX response: 500 Internal Server Error", { kind: "ChannelOriginate" });
+ * assert.equal(e.kind, "ChannelOriginate");
+ * assert.equal(e.status, 500);
  * ```
  */
 export class RemoteError extends Error {
@@ -236,7 +298,11 @@ export class RemoteError extends Error {
   readonly kind: string;
   /** The raw error text the proxy sent. */
   readonly remoteMessage: string;
-  /** The ARI HTTP status, when the proxy reported one (our additive `status` field). */
+  /**
+   * The ARI HTTP status: the reply's `status` field (our proxy, native
+   * transport), else the status a Go proxy's text names; `undefined` when
+   * the reply does not tell.
+   */
   readonly status: number | undefined;
 
   /**
@@ -245,16 +311,162 @@ export class RemoteError extends Error {
    * @param remoteMessage The `error` text of the response.
    * @param options Kind, optional status and cause.
    */
-  constructor(
-    remoteMessage: string,
-    options: ErrorOptions & { kind: string; status?: number },
-  ) {
+  constructor(remoteMessage: string, options: RemoteErrorOptions) {
     const { kind, status, ...rest } = options;
     super(`Request "${kind}" failed: ${remoteMessage}`, rest);
     this.name = "RemoteError";
     this.kind = kind;
     this.remoteMessage = remoteMessage;
-    this.status = status;
+    this.status = remoteStatus(remoteMessage, status);
+  }
+
+  /**
+   * Maps a failed reply to its error class: {@linkcode NotFoundError} for
+   * 404, {@linkcode ConflictError} for 409, {@linkcode BadRequestError} for
+   * 400, {@linkcode UnprocessableEntityError} for 422, else
+   * {@linkcode RemoteError}. The status comes from {@linkcode remoteStatus}.
+   *
+   * @param text The `error` text of the reply.
+   * @param options Kind, the reply's `status` field (if any), cause.
+   * @returns The error to throw.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ConflictError, RemoteError } from "./errors.ts";
+   *
+   * const e = RemoteError.parse("Non-2XX response: 409 Conflict", { kind: "ChannelDial" });
+   * assert.ok(e instanceof ConflictError);
+   * ```
+   */
+  static parse(text: string, options: RemoteErrorOptions): RemoteError {
+    const status = remoteStatus(text, options.status);
+    const withStatus = { ...options, status };
+    switch (status) {
+      case 400:
+        return new BadRequestError(text, withStatus);
+      case 404:
+        return new NotFoundError(text, withStatus);
+      case 409:
+        return new ConflictError(text, withStatus);
+      case 422:
+        return new UnprocessableEntityError(text, withStatus);
+      default:
+        return new RemoteError(text, withStatus);
+    }
+  }
+}
+
+/**
+ * The entity a request names does not exist (ARI 404): a channel that hung
+ * up, a bridge that was destroyed, a variable that is not set, a playback
+ * that finished.
+ *
+ * @example Hang up unless the channel is already gone
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NotFoundError, RemoteError } from "./errors.ts";
+ *
+ * async function hangup(): Promise<void> {
+ *   throw RemoteError.parse("Non-2XX response: 404 Not Found", { kind: "ChannelHangup" });
+ * }
+ * try {
+ *   await hangup();
+ * } catch (error) {
+ *   if (!(error instanceof NotFoundError)) throw error;
+ * }
+ * assert.ok(true);
+ * ```
+ */
+export class NotFoundError extends RemoteError {
+  /**
+   * Creates the error.
+   *
+   * @param remoteMessage The `error` text of the response.
+   * @param options Kind, optional status and cause.
+   */
+  constructor(remoteMessage: string, options: RemoteErrorOptions) {
+    super(remoteMessage, { ...options, status: options.status ?? 404 });
+    this.name = "NotFoundError";
+  }
+}
+
+/**
+ * The entity is in the wrong state for the request (ARI 409): dialing a
+ * channel twice, loading a loaded module, copying onto an existing
+ * recording.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConflictError } from "./errors.ts";
+ *
+ * const e = new ConflictError("Non-2XX response: 409 Conflict", { kind: "ChannelDial" });
+ * assert.equal(e.status, 409);
+ * ```
+ */
+export class ConflictError extends RemoteError {
+  /**
+   * Creates the error.
+   *
+   * @param remoteMessage The `error` text of the response.
+   * @param options Kind, optional status and cause.
+   */
+  constructor(remoteMessage: string, options: RemoteErrorOptions) {
+    super(remoteMessage, { ...options, status: options.status ?? 409 });
+    this.name = "ConflictError";
+  }
+}
+
+/**
+ * The request was malformed (ARI 400): a bad parameter value, a missing
+ * required field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BadRequestError } from "./errors.ts";
+ *
+ * const e = new BadRequestError("Non-2XX response: 400 Bad Request", { kind: "PlaybackControl" });
+ * assert.equal(e.status, 400);
+ * ```
+ */
+export class BadRequestError extends RemoteError {
+  /**
+   * Creates the error.
+   *
+   * @param remoteMessage The `error` text of the response.
+   * @param options Kind, optional status and cause.
+   */
+  constructor(remoteMessage: string, options: RemoteErrorOptions) {
+    super(remoteMessage, { ...options, status: options.status ?? 400 });
+    this.name = "BadRequestError";
+  }
+}
+
+/**
+ * The request was well formed but cannot apply (ARI 422): e.g. removing a
+ * channel from a bridge it is not in, a channel not in the application.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UnprocessableEntityError } from "./errors.ts";
+ *
+ * const e = new UnprocessableEntityError("Non-2XX response: 422 Unprocessable Entity", { kind: "BridgeRemoveChannel" });
+ * assert.equal(e.status, 422);
+ * ```
+ */
+export class UnprocessableEntityError extends RemoteError {
+  /**
+   * Creates the error.
+   *
+   * @param remoteMessage The `error` text of the response.
+   * @param options Kind, optional status and cause.
+   */
+  constructor(remoteMessage: string, options: RemoteErrorOptions) {
+    super(remoteMessage, { ...options, status: options.status ?? 422 });
+    this.name = "UnprocessableEntityError";
   }
 }
 
@@ -305,5 +517,9 @@ export const errors = {
   ClosedConnectionError,
   ProtocolError,
   RemoteError,
+  NotFoundError,
+  ConflictError,
+  BadRequestError,
+  UnprocessableEntityError,
   NotImplementedError,
 } as const;

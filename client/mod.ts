@@ -6,34 +6,98 @@
  * staged creation, and typed events (`client.events()`, `client.on()`,
  * `handle.once()`); durations are milliseconds.
  *
- * @example Answer calls, play a greeting, hang up
- * ```ts ignore
+ * @example Answer a call, play a greeting, hang up
+ * ```ts ignore live
  * import { connectNative } from "@ari-proxy/client";
  *
  * await using client = await connectNative({
  *   url: "http://127.0.0.1:8088/ari",
- *   username: "asterisk",
+ *   username: "proxy",
  *   password: "secret",
  *   application: "demo",
  * });
  *
- * for await (const event of client.events("StasisStart")) {
- *   const channel = client.channels.handle(event.channel.id, event);
- *   await channel.answer();
- *   const playback = await channel.stagePlay("sound:hello-world");
- *   const finished = playback.handle.once("PlaybackFinished", { timeout: 30_000 });
- *   await playback.exec();
- *   await finished;
- *   await channel.hangup();
- * }
+ * // The next call that enters the application (a server loops on this).
+ * const event = await client.once("StasisStart", { timeout: 60_000 });
+ * const channel = client.channels.handle(event.channel.id, event);
+ * await channel.answer();
+ * const playback = await channel.stagePlay("sound:hello-world");
+ * const finished = playback.handle.once("PlaybackFinished", { timeout: 30_000 });
+ * await playback.exec();
+ * await finished;
+ * await channel.hangup();
  * ```
  *
  * @example The same application over NATS
- * ```ts ignore
+ * ```ts ignore live
+ * import assert from "node:assert/strict";
  * import { connect } from "@ari-proxy/client";
  *
  * await using client = await connect({ servers: "nats://127.0.0.1:4222", application: "demo" });
  * const keys = await client.channels.list(); // every node of the cluster
+ * assert.ok(keys.every((key) => key.node !== undefined));
+ * ```
+ *
+ * ## Clusters: where a request goes
+ *
+ * Over NATS ({@linkcode connect}) every request carries a key, and the key
+ * decides which proxies (Asterisk nodes) get it:
+ *
+ * - A key with **app and node** goes to that one proxy. Every key the client
+ *   gives back has both: handles from `get()`, `originate()`, `create()`,
+ *   list results, and handles made from an event
+ *   (`client.channels.handle(event.channel.id, event)`).
+ * - A key with a **node but no app** (`{ id, node }`, `{ node }` as a list
+ *   filter, `asterisk.info({ node })`) goes to a proxy of that node (the one
+ *   serving the client's application when there is one). A node that no
+ *   proxy announces within the request's timeout fails with
+ *   `ConnectionError`; a list filtered by such a node is empty.
+ * - A key with **no node** (a bare id or name:
+ *   `deviceStates.handle(name)`, `asterisk.variables.set("X", v)`,
+ *   `channels.handle(id)`) is **broadcast** to every proxy (of its app, when
+ *   it names one):
+ *   - commands (`update()`, `set()`, `hangup()`, …) run on every node that
+ *     accepts them; the call succeeds when one node succeeded;
+ *   - creates (`originate()`, `bridges.create()`, …) run on one node, picked
+ *     by a NATS queue group; the handle returned names that node;
+ *   - reads (`data()`, `get()`, `variables.get()`) return the first
+ *     successful answer, from whichever node answers first: when nodes
+ *     disagree the result is whichever came first. Single-node code that
+ *     writes then reads back a bare name must name the node. Read one node
+ *     with `{ id, node }`, every node with
+ *     {@linkcode AriClient.eachNode};
+ *   - lists concatenate every node's keys (each names its node);
+ *   - when every node failed, the last node's error is thrown.
+ *
+ * The native transport ({@linkcode connectNative}) talks to one Asterisk:
+ * keys without a node are for it, and a key naming another node is refused
+ * with `ConnectionError` (nothing is sent).
+ *
+ * ## Errors
+ *
+ * A refused request rejects with a {@linkcode RemoteError}; the statuses an
+ * application branches on have subclasses that are the same on every path
+ * (native, our proxy, a Go ari-proxy v5): {@linkcode NotFoundError} (404),
+ * {@linkcode ConflictError} (409), {@linkcode BadRequestError} (400),
+ * {@linkcode UnprocessableEntityError} (422). Transport failures are
+ * `TimeoutError`, `ConnectionError` and `ClosedConnectionError`.
+ *
+ * @example Treat a channel that is already gone as hung up
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createClient, NotFoundError } from "@ari-proxy/client";
+ * import { createFakeTransport } from "@ari-proxy/client/testing";
+ *
+ * const transport = createFakeTransport();
+ * // What a Go ari-proxy answers for a channel that does not exist:
+ * transport.respond("ChannelHangup", { error: "Non-2XX response: 404 Not Found" });
+ * await using client = createClient(transport);
+ * try {
+ *   await client.channels.handle("gone").hangup();
+ * } catch (error) {
+ *   if (!(error instanceof NotFoundError)) throw error;
+ * }
+ * assert.equal(transport.requests.at(-1)?.kind, "ChannelHangup");
  * ```
  *
  * @module
@@ -53,13 +117,18 @@ import { createNatsTransport, type NatsTransportOptions } from "./nats/mod.ts";
 export { createClient, DEFAULT_BUFFER_SIZE } from "./api/client.ts";
 export {
   AriHttpError,
+  BadRequestError,
   ClosedConnectionError,
+  ConflictError,
   ConnectionError,
   errors,
+  NotFoundError,
   NotImplementedError,
   ProtocolError,
   RemoteError,
+  remoteStatus,
   TimeoutError,
+  UnprocessableEntityError,
 } from "./errors.ts";
 export { KIND_NAMES, KIND_TABLE } from "./protocol/kinds.ts";
 export {
@@ -79,16 +148,18 @@ export {
  * @throws {AriHttpError} When ARI refuses the credentials.
  *
  * @example
- * ```ts ignore
+ * ```ts ignore live
+ * import assert from "node:assert/strict";
  * import { connectNative } from "./mod.ts";
  *
  * await using client = await connectNative({
  *   url: "http://127.0.0.1:8088/ari",
- *   username: "asterisk",
+ *   username: "proxy",
  *   password: "secret",
  *   application: "demo",
  * });
- * console.log(await client.asterisk.info({ only: ["system"] }));
+ * const info = await client.asterisk.info({ only: ["system"] });
+ * assert.equal(info.system?.entity_id, client.nodes()[0]?.node);
  * ```
  */
 export async function connectNative(
@@ -114,12 +185,19 @@ export async function connectNative(
  * @throws {ConnectionError} When NATS cannot be reached.
  *
  * @example
- * ```ts ignore
+ * ```ts ignore live
  * import { connect } from "./mod.ts";
  *
  * await using client = await connect({ servers: "nats://127.0.0.1:4222", application: "demo" });
- * const channel = await client.channels.originate({ endpoint: "PJSIP/alice" });
- * await channel.once("StasisStart");
+ * // Staged: listen first, then originate, so no event is missed.
+ * const staged = await client.channels.stageOriginate({
+ *   endpoint: "Local/echo@default",
+ *   app: "demo",
+ * });
+ * const started = staged.handle.once("StasisStart", { timeout: 10_000 });
+ * await staged.exec();
+ * await started;
+ * await staged.handle.hangup();
  * ```
  *
  * @example Durable events: resume after a restart (proxies run with `--events.stream`)
@@ -154,6 +232,7 @@ export type {
   ChildClientOptions,
   ClientOptions,
   ClientStatus,
+  NodeResult,
   ResourceIdPrefix,
   UserEventOptions,
 } from "./api/client.ts";
@@ -257,6 +336,7 @@ export type {
   HttpMethod,
   ProtocolErrorCode,
   ProtocolErrorOptions,
+  RemoteErrorOptions,
   TimeoutErrorOptions,
 } from "./errors.ts";
 export type {

@@ -47,6 +47,11 @@ export interface EventHubOptions {
   report: (status: TransportStatus) => void;
   /** Called when the first listener of an entity is added. */
   onEntityListen?: (key: Key) => void;
+  /**
+   * Called for every listener of an entity, with the event types it wants
+   * (`null`: all).
+   */
+  onEntityTypes?: (key: Key, types: ReadonlySet<string> | null) => void;
 }
 
 interface Listener {
@@ -270,6 +275,7 @@ export class EventHub {
     set.add(listener);
     this.#entityCount++;
     if (set.size === 1) this.#options.onEntityListen?.(key);
+    this.#options.onEntityTypes?.(key, listener.types);
     const owner = set;
     return () => {
       if (!owner.delete(listener)) return;

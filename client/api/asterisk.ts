@@ -3,10 +3,16 @@
  * variables, dynamic configuration, logging channels and modules.
  *
  * @example Read the entity id and load a module
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createClient } from "./client.ts";
+ * import { createFakeTransport } from "../testing.ts";
+ *
+ * await using client = createClient(createFakeTransport());
  * const info = await client.asterisk.info({ only: ["system"] });
- * console.log(info.system?.entity_id);
+ * assert.equal(typeof info, "object");
  * await client.asterisk.modules.load("res_musiconhold.so");
+ * await client.asterisk.variables.set({ id: "OPEN", node: "fake-node" }, "1");
  * ```
  *
  * @module

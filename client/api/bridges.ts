@@ -81,6 +81,15 @@ export interface AddChannelOptions extends CallOptions {
  * (`ChannelEnteredBridge`, `ChannelLeftBridge`, `BridgeDestroyed`, …) and
  * those of playbacks and recordings on it.
  *
+ * When events come: Asterisk sends a bridge's events to applications with
+ * a channel in the bridge and to applications subscribed to it. Once the
+ * last channel of the application has left, only a subscription brings
+ * `BridgeDestroyed`, so a listener for `BridgeDestroyed` (or for all
+ * events) makes the client subscribe its application to the bridge first
+ * (`ApplicationSubscribe` of `bridge:<id>`; later calls on this bridge,
+ * e.g. `delete()`, wait for it). A failed subscription is reported on
+ * `client.status()` as an `error`.
+ *
  * @example
  * ```ts
  * import { createClient } from "./client.ts";
@@ -230,7 +239,7 @@ export interface Bridges {
    * @param key Bridge id or key.
    * @param options Timeout and abort signal.
    * @returns The handle.
-   * @throws {RemoteError} When the bridge does not exist.
+   * @throws {NotFoundError} When the bridge does not exist.
    */
   get(key: KeyLike, options?: CallOptions): Promise<BridgeHandle>;
   /**

@@ -3,14 +3,26 @@
  * handle can do (answer, hang up, play, record, snoop, dial, …).
  *
  * @example Answer every call and play a greeting
- * ```ts ignore
+ * ```ts
+ * import { createClient } from "./client.ts";
+ * import { createFakeTransport } from "../testing.ts";
+ *
+ * const transport = createFakeTransport();
+ * await using client = createClient(transport);
+ * const done = Promise.withResolvers<void>();
  * client.on("StasisStart", async (event) => {
  *   const channel = client.channels.handle(event.channel.id, event);
  *   await channel.answer();
- *   const playback = await channel.play("sound:hello-world");
- *   await playback.once("PlaybackFinished");
+ *   const playback = await channel.stagePlay("sound:hello-world");
+ *   const finished = playback.handle.once("PlaybackFinished");
+ *   await playback.exec();
+ *   transport.emit({ type: "PlaybackFinished", playback: { id: playback.handle.id } });
+ *   await finished;
  *   await channel.hangup();
+ *   done.resolve();
  * });
+ * transport.emit({ type: "StasisStart", channel: { id: "c1" }, args: [] });
+ * await done.promise;
  * ```
  *
  * @module
@@ -288,6 +300,18 @@ export interface SendDtmfOptions extends CallOptions {
  * entities on it: the `PlaybackStarted`/`PlaybackFinished` of playbacks on
  * the channel and the `Recording*` events of its recordings.
  *
+ * When events come: Asterisk sends a channel's events to the application
+ * while the channel is in it (`StasisStart` to `StasisEnd`) and to
+ * applications subscribed to the channel. A channel originated or created
+ * by the application is subscribed, so its `ChannelDestroyed` comes after
+ * `StasisEnd`; for other channels (a snoop channel, a channel that entered
+ * through the dialplan) a listener for `ChannelDestroyed` (or for all
+ * events) makes the client subscribe its application to the channel first
+ * (`ApplicationSubscribe` of `channel:<id>`; later calls on this channel
+ * wait for it). A snoop channel's `ChannelDestroyed` comes when Asterisk
+ * destroys it, which is when the snooped channel goes away, not when the
+ * snoop is hung up (its `StasisEnd` comes at once).
+ *
  * @example
  * ```ts
  * import { createClient } from "./client.ts";
@@ -308,7 +332,7 @@ export interface ChannelHandle extends EntityHandle {
    *
    * @param options Timeout and abort signal.
    * @returns The ARI `Channel` with its key.
-   * @throws {RemoteError} When the channel does not exist (any more).
+   * @throws {NotFoundError} When the channel does not exist (any more).
    */
   data(options?: CallOptions): Promise<WithKey<Channel>>;
   /**
@@ -588,7 +612,7 @@ export interface Channels {
    * @param key Channel id or key.
    * @param options Timeout and abort signal.
    * @returns The handle.
-   * @throws {RemoteError} When the channel does not exist.
+   * @throws {NotFoundError} When the channel does not exist.
    */
   get(key: KeyLike, options?: CallOptions): Promise<ChannelHandle>;
   /**

@@ -280,6 +280,40 @@ export interface AriClient extends Subscribable, AsyncDisposable {
    * @returns Their keys.
    */
   nodes(): Key[];
+  /**
+   * Asks every known node for a read: calls `read` once per node (each
+   * Asterisk once, however many applications its proxies serve), with that
+   * node's id to put in the key, and waits for all of them. Use it where a
+   * plain read would take whichever node answers first (a key without a
+   * node is broadcast; see the module docs, "Clusters").
+   *
+   * @typeParam T What `read` resolves with.
+   * @param read The read to run against one node.
+   * @returns One result per node, in node order: `{ node, value }` or
+   *   `{ node, error }`.
+   *
+   * @example Every node's view of a device state
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { createClient } from "./client.ts";
+   * import { createFakeTransport } from "../testing.ts";
+   *
+   * const transport = createFakeTransport({ node: "n1" });
+   * transport.respond("DeviceStateData", {
+   *   error: "",
+   *   data: { device_state: { name: "Stasis:door", state: "BUSY" } },
+   * });
+   * await using client = createClient(transport);
+   * const states = await client.eachNode((node) =>
+   *   client.deviceStates.data({ id: "Stasis:door", node })
+   * );
+   * assert.deepEqual(
+   *   states.map((s) => [s.node, "value" in s ? s.value.state : s.error]),
+   *   [["n1", "BUSY"]],
+   * );
+   * ```
+   */
+  eachNode<T>(read: (node: string) => Promise<T>): Promise<NodeResult<T>[]>;
   /** Closes the client (and its children; the transport too for a root client unless `closeTransport: false`). Idempotent. */
   close(): Promise<void>;
   /** Waits for requests in flight, then closes. */
@@ -307,6 +341,25 @@ const SUBSCRIBE_KIND: Record<string, KindName> = {
 
 const NOT_IMPLEMENTED = /^not implemented$/i;
 
+/** Our proxy's codes for a request it refused before calling ARI. */
+const BAD_REQUEST_CODES = new Set([
+  "missingBody",
+  "missingKey",
+  "invalidKey",
+  "invalidField",
+]);
+
+/**
+ * Events Asterisk sends only to applications subscribed to the entity (not
+ * to one that merely has a channel in it): a bridge's `BridgeDestroyed`
+ * once the application's channels left it, a channel's `ChannelDestroyed`
+ * after its `StasisEnd` (a snoop channel, a channel that left Stasis).
+ */
+const SUBSCRIBED_ONLY: Readonly<Record<string, readonly string[]>> = {
+  bridge: ["BridgeDestroyed"],
+  channel: ["ChannelDestroyed"],
+};
+
 /** Maps a failed response to the error to throw. */
 function responseError(kind: string, response: Response): Error {
   if (
@@ -315,11 +368,11 @@ function responseError(kind: string, response: Response): Error {
   ) {
     return new NotImplementedError(kind);
   }
-  return new RemoteError(
+  const status = response.status ??
+    (BAD_REQUEST_CODES.has(response.code ?? "") ? 400 : undefined);
+  return RemoteError.parse(
     response.error,
-    response.status === undefined
-      ? { kind }
-      : { kind, status: response.status },
+    status === undefined ? { kind } : { kind, status },
   );
 }
 
@@ -377,6 +430,8 @@ class ClientImpl implements AriClient, ClientContext {
   #children = new Set<ClientImpl>();
   #inflight = new Set<Promise<unknown>>();
   #bound = new Set<string>();
+  /** Application subscriptions in flight, by entity (see `#watch`). */
+  #watching = new Map<string, Promise<void>>();
   #closed = false;
   #draining = false;
   #closing: Promise<void> | undefined;
@@ -401,6 +456,7 @@ class ClientImpl implements AriClient, ClientContext {
       resource: this.#resource,
       report: (status) => this.#statusHub.publishLocal(status),
       onEntityListen: (key) => this.#autoBind(key),
+      onEntityTypes: (key, types) => this.#watch(key, types),
     });
     this.applications = new ApplicationsImpl(this);
     this.asterisk = new AsteriskImpl(this);
@@ -452,13 +508,20 @@ class ClientImpl implements AriClient, ClientContext {
     const timeout = options?.timeout ?? this.#settings.timeout;
     if (timeout !== undefined) requestOptions.timeout = timeout;
     if (options?.signal) requestOptions.signal = options.signal;
-    const pending = this.#settings.transport.request(request, requestOptions)
-      .then((response) => {
-        if (typeof response?.error === "string" && response.error !== "") {
-          throw responseError(kind, response);
-        }
-        return response;
-      });
+    const watch = key && this.#watching.size > 0
+      ? this.#watching.get(entityIndex(key.kind, key.id))
+      : undefined;
+    const { transport } = this.#settings;
+    const pending =
+      (watch
+        ? watch.then(() => transport.request(request, requestOptions))
+        : transport.request(request, requestOptions))
+        .then((response) => {
+          if (typeof response?.error === "string" && response.error !== "") {
+            throw responseError(kind, response);
+          }
+          return response;
+        });
     this.#inflight.add(pending);
     const forget = (): void => {
       this.#inflight.delete(pending);
@@ -553,6 +616,28 @@ class ClientImpl implements AriClient, ClientContext {
     return this.#settings.transport.nodes();
   }
 
+  eachNode<T>(read: (node: string) => Promise<T>): Promise<NodeResult<T>[]> {
+    if (typeof read !== "function") {
+      throw new TypeError(
+        "Cannot read from each node: read must be a function",
+      );
+    }
+    const nodes = [
+      ...new Set(
+        this.nodes().map((key) => key.node).filter((node): node is string =>
+          typeof node === "string" && node !== ""
+        ),
+      ),
+    ].sort();
+    return Promise.all(nodes.map(async (node): Promise<NodeResult<T>> => {
+      try {
+        return { node, value: await read(node) };
+      } catch (error) {
+        return { node, error: asError(error) };
+      }
+    }));
+  }
+
   close(): Promise<void> {
     return this.#shutdown(undefined);
   }
@@ -634,6 +719,37 @@ class ClientImpl implements AriClient, ClientContext {
     void pump();
   }
 
+  /**
+   * Subscribes the client's application to an entity when a listener wants
+   * an event Asterisk sends only to subscribed applications (see
+   * `SUBSCRIBED_ONLY`). Later requests about the entity wait for the
+   * subscription, so `once("BridgeDestroyed")` then `delete()` sees it.
+   */
+  #watch(key: Key, types: ReadonlySet<string> | null): void {
+    const needs = SUBSCRIBED_ONLY[key.kind ?? ""];
+    const app = this.application;
+    if (!needs || !app || !key.id || this.#closed || this.#draining) return;
+    if (types !== null && !needs.some((type) => types.has(type))) return;
+    const index = entityIndex(key.kind, key.id);
+    const appKey = makeKey({
+      kind: "application",
+      id: app,
+      ...(key.app ? { app: key.app } : {}),
+      ...(key.node ? { node: key.node } : {}),
+    });
+    const pending: Promise<void> = this.send("ApplicationSubscribe", appKey, {
+      application_subscribe: { event_source: `${key.kind}:${key.id}` },
+    }).then(
+      () => {},
+      (error: unknown) => {
+        this.#statusHub.publishLocal({ type: "error", error: asError(error) });
+      },
+    ).finally(() => {
+      if (this.#watching.get(index) === pending) this.#watching.delete(index);
+    });
+    this.#watching.set(index, pending);
+  }
+
   #autoBind(key: Key): void {
     const kind = SUBSCRIBE_KIND[key.kind ?? ""];
     if (!this.#settings.dialog || !kind || this.#closed) return;
@@ -646,6 +762,25 @@ class ClientImpl implements AriClient, ClientContext {
     });
   }
 }
+
+/**
+ * One node's answer in {@linkcode AriClient.eachNode}: the value, or the
+ * error its read failed with.
+ *
+ * @typeParam T What the read resolves with.
+ *
+ * @example
+ * ```ts
+ * import type { NodeResult } from "./client.ts";
+ * const results: NodeResult<string>[] = [
+ *   { node: "n1", value: "on-A" },
+ *   { node: "n2", error: new Error("gone") },
+ * ];
+ * ```
+ */
+export type NodeResult<T> =
+  | { readonly node: string; readonly value: T }
+  | { readonly node: string; readonly error: Error };
 
 /**
  * Creates an ARI client over a transport.

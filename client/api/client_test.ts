@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import {
+  BadRequestError,
   ClosedConnectionError,
+  ConflictError,
+  NotFoundError,
   NotImplementedError,
   RemoteError,
   TimeoutError,
+  UnprocessableEntityError,
 } from "../errors.ts";
 import type { ProxiedEvent, Response } from "../protocol/types.ts";
 import { createFakeTransport, type FakeTransport } from "../testing.ts";
@@ -276,11 +280,84 @@ Deno.test("RemoteError carries kind and status; Not implemented becomes NotImple
   await assert.rejects(
     client.bridges.handle("b1").delete(),
     (error: unknown) => {
-      assert.ok(error instanceof RemoteError);
-      assert.equal(error.status, undefined);
+      // A Go proxy's reply: no status field, the status is in the text.
+      assert.ok(error instanceof NotFoundError);
+      assert.equal(error.status, 404);
       return true;
     },
   );
+});
+
+Deno.test("failed replies become the same error class from our proxy, a Go proxy and the native transport", async () => {
+  const { transport, client } = setup();
+  await using _ = client;
+  const cases: [
+    Response,
+    new (...args: never[]) => Error,
+    number | undefined,
+  ][] = [
+    [{ error: "Non-2XX response: 404 Not Found" }, NotFoundError, 404],
+    [
+      {
+        error: 'Cannot answer channel "c1": 404 Channel not found',
+        status: 404,
+        code: "ariHttp",
+      },
+      NotFoundError,
+      404,
+    ],
+    [{ error: "Non-2XX response: 404 Variable Not Found" }, NotFoundError, 404],
+    [{ error: "not found" }, NotFoundError, 404],
+    [
+      {
+        error:
+          "failed to get data: Error getting data for channel 'c1': Non-2XX response: 404 Not Found",
+      },
+      NotFoundError,
+      404,
+    ],
+    [{ error: "Non-2XX response: 409 Conflict" }, ConflictError, 409],
+    [
+      {
+        error: 'Cannot dial channel "c1": 409 Channel not in Stasis',
+        status: 409,
+      },
+      ConflictError,
+      409,
+    ],
+    [{ error: "Non-2XX response: 400 Bad Request" }, BadRequestError, 400],
+    [{ error: "channel key not supplied" }, BadRequestError, 400],
+    [
+      { error: "Invalid request: key is missing", code: "missingKey" },
+      BadRequestError,
+      400,
+    ],
+    [
+      { error: "Non-2XX response: 422 Unprocessable Entity" },
+      UnprocessableEntityError,
+      422,
+    ],
+    [
+      { error: "Non-2XX response: 500 Internal Server Error" },
+      RemoteError,
+      500,
+    ],
+    [{ error: "ARI connection is down" }, RemoteError, undefined],
+  ];
+  for (const [reply, cls, status] of cases) {
+    transport.respond("ChannelAnswer", reply);
+    await assert.rejects(
+      client.channels.handle("c1").answer(),
+      (error: unknown) => {
+        assert.ok(error instanceof cls, `${reply.error} -> ${error}`);
+        assert.ok(error instanceof RemoteError);
+        assert.equal(error.constructor, cls, reply.error);
+        assert.equal(error.status, status, reply.error);
+        assert.equal(error.remoteMessage, reply.error);
+        return true;
+      },
+    );
+  }
 });
 
 Deno.test("AriClient.dialog() stamps the dialog, listens to its scope and closes on its own", async () => {
@@ -357,8 +434,65 @@ Deno.test("a dialog client binds an entity once when its first listener subscrib
     [
       ["ChannelSubscribe", { kind: "channel", id: "c9", dialog: "d1" }],
       ["BridgeSubscribe", { kind: "bridge", id: "b9", dialog: "d1" }],
+      // All of a bridge's events include BridgeDestroyed.
+      ["ApplicationSubscribe", {
+        kind: "application",
+        id: "app",
+        dialog: "d1",
+      }],
     ],
   );
+});
+
+Deno.test("a listener for BridgeDestroyed or ChannelDestroyed subscribes the application to the entity first", async () => {
+  const { transport, client } = setup();
+  await using _ = client;
+  const bridge = client.bridges.handle({ id: "b1", node: "n1", app: "app" });
+  bridge.on("ChannelEnteredBridge", () => {}); // needs no subscription
+  const destroyed = bridge.once("BridgeDestroyed");
+  await bridge.delete();
+  const snoop = client.channels.handle("s1");
+  snoop.on(["StasisEnd", "ChannelDestroyed"], () => {});
+  await snoop.hangup();
+  assert.deepEqual(
+    transport.requests.map((r) => [r.kind, r.key, r.application_subscribe]),
+    [
+      [
+        "ApplicationSubscribe",
+        { kind: "application", id: "app", app: "app", node: "n1" },
+        { event_source: "bridge:b1" },
+      ],
+      // The command waited for the subscription.
+      [
+        "BridgeDelete",
+        { kind: "bridge", id: "b1", node: "n1", app: "app" },
+        undefined,
+      ],
+      [
+        "ApplicationSubscribe",
+        { kind: "application", id: "app" },
+        { event_source: "channel:s1" },
+      ],
+      ["ChannelHangup", { kind: "channel", id: "s1" }, undefined],
+    ],
+  );
+  transport.emit({ type: "BridgeDestroyed", bridge: { id: "b1" } } as never);
+  assert.equal((await destroyed).type, "BridgeDestroyed");
+});
+
+Deno.test("a failed application subscription is reported as an error status and later calls still run", async () => {
+  const { transport, client } = setup();
+  await using _ = client;
+  const status = client.status();
+  transport.respond("ApplicationSubscribe", {
+    error: "Non-2XX response: 422 Unprocessable Entity",
+  });
+  const bridge = client.bridges.handle("gone");
+  bridge.on("BridgeDestroyed", () => {});
+  await bridge.moh("default");
+  const [report] = await take(status, 1);
+  assert.equal(report?.type, "error");
+  assert.equal(transport.requests.at(-1)?.kind, "BridgeMOH");
 });
 
 Deno.test("AriClient.child() has its own subscriptions, released when it closes", async () => {

@@ -44,9 +44,18 @@ export type PlaybackOperation =
  * `PlaybackContinuing` and `PlaybackFinished`.
  *
  * @example Wait for the end of a playback
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createClient } from "./client.ts";
+ * import { createFakeTransport } from "../testing.ts";
+ *
+ * const transport = createFakeTransport();
+ * await using client = createClient(transport);
+ * const channel = client.channels.handle("c1");
  * const playback = await channel.play("sound:hello-world");
- * await playback.once("PlaybackFinished", { timeout: 30_000 });
+ * const finished = playback.once("PlaybackFinished", { timeout: 30_000 });
+ * transport.emit({ type: "PlaybackFinished", playback: { id: playback.id } });
+ * assert.equal((await finished).playback.id, playback.id);
  * ```
  */
 export interface PlaybackHandle extends EntityHandle {
@@ -55,7 +64,7 @@ export interface PlaybackHandle extends EntityHandle {
    *
    * @param options Timeout and abort signal.
    * @returns The ARI `Playback` with its key.
-   * @throws {RemoteError} When the playback does not exist (any more).
+   * @throws {NotFoundError} When the playback does not exist (any more).
    */
   data(options?: CallOptions): Promise<WithKey<Playback>>;
   /**
@@ -105,7 +114,7 @@ export interface Playbacks {
    * @param key Playback id or key.
    * @param options Timeout and abort signal.
    * @returns The handle.
-   * @throws {RemoteError} When the playback does not exist.
+   * @throws {NotFoundError} When the playback does not exist.
    */
   get(key: KeyLike, options?: CallOptions): Promise<PlaybackHandle>;
   /**

@@ -2,11 +2,20 @@
  * Live recordings (in progress) and stored recordings (files).
  *
  * @example Record a channel, stop, and download the file
- * ```ts ignore
+ * ```ts
+ * import { createClient } from "./client.ts";
+ * import { createFakeTransport } from "../testing.ts";
+ *
+ * const transport = createFakeTransport();
+ * await using client = createClient(transport);
+ * const channel = client.channels.handle("c1");
  * const live = await channel.record({ name: "greeting", format: "wav", maxDuration: 10_000 });
- * await live.once("RecordingStarted");
+ * const started = live.once("RecordingStarted");
+ * transport.emit({ type: "RecordingStarted", recording: { name: "greeting" } });
+ * await started;
  * await live.stop();
- * const bytes = await live.stored().download();
+ * const stored = await live.stored().data();
+ * console.log(stored.name);
  * ```
  *
  * @module
@@ -98,8 +107,12 @@ export interface FileRangeOptions extends CallOptions {
  * `RecordingFinished` and `RecordingFailed`.
  *
  * @example
- * ```ts ignore
- * const live = await channel.record({ format: "wav" });
+ * ```ts
+ * import { createClient } from "./client.ts";
+ * import { createFakeTransport } from "../testing.ts";
+ *
+ * await using client = createClient(createFakeTransport());
+ * const live = await client.bridges.handle("b1").record({ format: "wav" });
  * await live.pause();
  * await live.resume();
  * await live.stop();
@@ -169,9 +182,13 @@ export interface LiveRecordingHandle extends EntityHandle {
  * A handle to a stored recording (a file in Asterisk's recording folder).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { createClient } from "./client.ts";
+ * import { createFakeTransport } from "../testing.ts";
+ *
+ * await using client = createClient(createFakeTransport());
  * const copy = await client.storedRecordings.handle("greeting").copy("greeting-backup");
- * const bytes = await copy.download();
+ * await copy.data();
  * await copy.delete();
  * ```
  */

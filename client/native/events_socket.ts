@@ -578,11 +578,11 @@ class EventStream implements AriEventStream {
     }
     this.url = buildEventsUrl(url, app, subscribeAll);
     this.#target = this.url.slice(0, this.url.indexOf("?"));
-    this.#headers = Object.freeze(
-      username === undefined
-        ? {}
-        : { authorization: basicAuth(username, password) },
-    );
+    const headers: Record<string, string> = {};
+    if (username !== undefined) {
+      headers.authorization = basicAuth(username, password);
+    }
+    this.#headers = Object.freeze(headers);
     this.#onEvent = onEvent;
     this.#onFrame = onFrame;
     this.#onStatus = onStatus;
@@ -933,7 +933,8 @@ class EventStream implements AriEventStream {
  * @throws {RangeError} For a negative or non-finite tuning option.
  *
  * @example Receive events
- * ```ts ignore
+ * ```ts ignore live
+ * import assert from "node:assert/strict";
  * import { openAriEventStream } from "./events_socket.ts";
  *
  * await using stream = openAriEventStream({
@@ -948,11 +949,8 @@ class EventStream implements AriEventStream {
  *   },
  * });
  * await stream.ready();
- * for await (const status of stream.status()) {
- *   if (status.type === "disconnected") {
- *     // Asterisk went away; the stream reconnects by itself.
- *   }
- * }
+ * assert.ok(stream.isConnected());
+ * // `stream.status()` reports disconnects; the stream reconnects by itself.
  * ```
  *
  * @example With a fake WebSocket

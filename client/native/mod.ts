@@ -13,7 +13,7 @@
  *   `AriTransport`.
  *
  * @example Connect and originate
- * ```ts ignore
+ * ```ts ignore live
  * import { createNativeTransport } from "./mod.ts";
  *
  * await using transport = await createNativeTransport({

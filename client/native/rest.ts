@@ -143,15 +143,18 @@ export interface AriRestClientOptions {
    * @default {[]}
    *
    * @example Trust a private CA
-   * ```ts ignore
+   * ```ts
    * import { createAriRestClient } from "./rest.ts";
    *
-   * await using ari = createAriRestClient({
-   *   url: "https://pbx.example.internal:8089/ari",
-   *   username: "proxy",
-   *   password: "secret",
-   *   caCerts: [await Deno.readTextFile("/etc/asterisk/keys/ca.pem")],
-   * });
+   * // `caPem` is the CA file's text, e.g. `await Deno.readTextFile(path)`.
+   * export function pbxClient(caPem: string) {
+   *   return createAriRestClient({
+   *     url: "https://pbx.example.internal:8089/ari",
+   *     username: "proxy",
+   *     password: "secret",
+   *     caCerts: [caPem],
+   *   });
+   * }
    * ```
    */
   caCerts?: readonly string[];
@@ -1007,7 +1010,9 @@ class RestClient implements AriRestClient {
  * @throws {RangeError} If `timeout` is not a positive number.
  *
  * @example Answer a channel
- * ```ts ignore
+ * ```ts ignore live
+ * import assert from "node:assert/strict";
+ * import { AriHttpError } from "../errors.ts";
  * import { createAriRestClient } from "./rest.ts";
  *
  * await using ari = createAriRestClient({
@@ -1016,10 +1021,15 @@ class RestClient implements AriRestClient {
  *   password: "secret",
  * });
  * const info = await ari.request("GET", "/asterisk/info");
- * await ari.request("POST", {
- *   template: "/channels/{channelId}/play",
- *   params: { channelId: "1700000000.1" },
- * }, { query: { media: ["sound:hello-world", "sound:tt-monkeys"] } });
+ * assert.ok(info);
+ * // Path parameters are encoded; a channel that does not exist is a 404.
+ * await assert.rejects(
+ *   ari.request("POST", {
+ *     template: "/channels/{channelId}/play",
+ *     params: { channelId: "1700000000.1" },
+ *   }, { query: { media: ["sound:hello-world", "sound:tt-monkeys"] } }),
+ *   (error: unknown) => error instanceof AriHttpError && error.status === 404,
+ * );
  * ```
  *
  * @example With an injected fetch

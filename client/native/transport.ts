@@ -120,16 +120,19 @@ export interface NativeTransportOptions {
    * @default {[]}
    *
    * @example Asterisk with a certificate from a private CA
-   * ```ts ignore
+   * ```ts
    * import { createNativeTransport } from "./transport.ts";
    *
-   * await using transport = await createNativeTransport({
-   *   url: "https://pbx.example.internal:8089/ari",
-   *   username: "proxy",
-   *   password: "secret",
-   *   application: "demo",
-   *   caCerts: [await Deno.readTextFile("/etc/asterisk/keys/ca.pem")],
-   * });
+   * // `caPem` is the CA file's text, e.g. `await Deno.readTextFile(path)`.
+   * export function connectPbx(caPem: string) {
+   *   return createNativeTransport({
+   *     url: "https://pbx.example.internal:8089/ari",
+   *     username: "proxy",
+   *     password: "secret",
+   *     application: "demo",
+   *     caCerts: [caPem],
+   *   });
+   * }
    * ```
    */
   caCerts?: readonly string[];
@@ -453,6 +456,14 @@ class NativeTransport implements AriTransport {
     if (this.#isClosed) {
       throw new ClosedConnectionError("native ARI transport");
     }
+    const node = request.key?.node;
+    if (node && node !== this.#node) {
+      // A key addressed to another Asterisk must not act on this one.
+      throw new ConnectionError(
+        `Cannot send request "${request.kind}": the key names node "${node}", this transport serves node "${this.#node}"`,
+        { target: node },
+      );
+    }
     const callerSignal = options?.signal;
     callerSignal?.throwIfAborted();
     const signal = callerSignal === undefined
@@ -579,7 +590,7 @@ class NativeTransport implements AriTransport {
  * @throws {TimeoutError} When ARI or its WebSocket does not answer in time.
  *
  * @example Originate into the application
- * ```ts ignore
+ * ```ts ignore live
  * import { createNativeTransport } from "./transport.ts";
  *
  * await using transport = await createNativeTransport({

@@ -247,6 +247,30 @@ Deno.test("request() executes kinds and stamps keys with the learned node", asyn
   release.resolve();
 });
 
+Deno.test("request() refuses a key addressed to another node and serves its own", async () => {
+  await using ari = fake({});
+  await using transport = await createNativeTransport(options(ari.url));
+  const before = ari.calls.length;
+  await assert.rejects(
+    () =>
+      transport.request({
+        kind: "ChannelAnswer",
+        key: { kind: "channel", id: "c1", node: "02:00:00:00:00:0b" },
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConnectionError);
+      assert.equal(error.target, "02:00:00:00:00:0b");
+      return true;
+    },
+  );
+  assert.equal(ari.calls.length, before, "no ARI call was made");
+  const own = await transport.request({
+    kind: "ChannelGet",
+    key: { kind: "channel", id: "c1", node: "02:00:00:00:00:0a" },
+  });
+  assert.equal(own.error, "");
+});
+
 Deno.test("the native transport relearns the node id after a reconnect", async () => {
   await using ari = fake();
   await using transport = await createNativeTransport(options(ari.url));

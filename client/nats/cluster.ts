@@ -17,15 +17,20 @@
  * minutes of them.
  *
  * @example Track members of a cluster
- * ```ts ignore
+ * ```ts ignore live
  * import { connect } from "@nats-io/transport-node";
  * import { createClusterMonitor } from "./cluster.ts";
  *
  * const nc = await connect({ servers: "nats://127.0.0.1:4222" });
  * const cluster = createClusterMonitor(nc);
- * for await (const change of cluster.memberChanges()) {
+ * const changes = cluster.memberChanges();
+ * cluster.ping(); // every proxy announces itself
+ * for await (const change of changes) {
  *   console.log(change.type, change.member.node, change.member.application);
+ *   break; // the first proxy is enough here
  * }
+ * cluster.close();
+ * await nc.close();
  * ```
  *
  * @module

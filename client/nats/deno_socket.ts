@@ -364,7 +364,7 @@ class SelectingTransport implements Transport {
  * `wsconnect` of `@nats-io/nats-core`).
  *
  * @example
- * ```ts ignore
+ * ```ts ignore live
  * import { connectNats } from "./deno_socket.ts";
  *
  * const nc = await connectNats({ servers: "127.0.0.1:4222" });

@@ -13,14 +13,14 @@
  *   `dialog` is stamped on every key and scopes the events.
  *
  * @example End to end
- * ```ts ignore
+ * ```ts ignore live
  * import { createNatsTransport } from "./mod.ts";
  *
  * await using transport = await createNatsTransport({
  *   servers: "nats://127.0.0.1:4222",
- *   application: "myapp",
+ *   application: "demo",
  * });
- * const off = transport.subscribe({ app: "myapp" }, (event) => console.log(event.type));
+ * const off = transport.subscribe({ app: "demo" }, (event) => console.log(event.type));
  * const { keys } = await transport.request({ kind: "ChannelList", key: null });
  * console.log(keys, transport.members());
  * off();

@@ -15,9 +15,17 @@
  *   concatenated; the result is ready as soon as every awaited member
  *   answered, else at the timeout with what arrived.
  *
- * Ours: a broadcast whose key names a `node` but no `app` reaches every
- * proxy (the subject cannot carry the node), so it awaits every member and a
- * list keeps only the keys of that node.
+ * Ours: a key that names a `node` but no `app` goes **direct** to a proxy
+ * of that node, `<prefix><class>.<app>.<node>`, with `app` taken from the
+ * cluster view (the transport's own application when a proxy of the node
+ * serves it, else the first one known); the key is sent unchanged. Go
+ * broadcasts such a key and takes whichever node answers first, which reads
+ * and writes the wrong node. When no proxy of the node is known yet,
+ * {@linkcode awaitNodeMember} pings the cluster and waits for one to
+ * announce itself; a node that never does fails the request with a
+ * `ConnectionError`. A list filtered by a node no proxy is known for does
+ * not wait: it is broadcast and keeps only the keys of that node (none, if
+ * the node does not exist).
  *
  * @example Plan a request
  * ```ts
@@ -49,7 +57,7 @@ import { decodeResponse } from "../protocol/codec.ts";
 import { kindInfo, type RequestClass } from "../protocol/kinds.ts";
 import { isDirectKey, requestSubject } from "../protocol/subjects.ts";
 import type { Key, Request, Response } from "../protocol/types.ts";
-import type { ClusterMember, MemberFilter } from "./cluster.ts";
+import type { ClusterMember, MemberChange, MemberFilter } from "./cluster.ts";
 
 /** How the replies of a request combine. */
 export type ReplyMode = "single" | "list";
@@ -68,7 +76,10 @@ export interface RoutePlan {
   readonly known: number;
   /** `list` for kinds returning `keys`, else `single`. */
   readonly mode: ReplyMode;
-  /** Keep only list keys of this node (broadcast with node but no app). */
+  /**
+   * Keep only list keys of this node (a key naming a node no known proxy
+   * serves: broadcast, filtered).
+   */
   readonly nodeFilter: string | undefined;
 }
 
@@ -87,6 +98,8 @@ export interface MemberSource {
  * @param prefix Subject prefix ending with `.`.
  * @param request The request (its key as it will be sent).
  * @param members The known cluster members.
+ * @param application The application to prefer when a key names only a
+ *   node and several proxies (applications) serve that node.
  * @returns The plan.
  *
  * @example A complete key goes direct
@@ -107,13 +120,21 @@ export function planRoute(
   prefix: string,
   request: Request,
   members: MemberSource,
+  application?: string,
 ): RoutePlan {
   const info = kindInfo(request.kind);
   const cls: RequestClass = info?.class ?? "command";
   const mode: ReplyMode = info?.returns === "keys" ? "list" : "single";
   const key = request.key;
-  const subject = requestSubject(prefix, cls, key);
-  if (isDirectKey(key)) {
+  const nodeApp = key?.node && !key.app
+    ? nodeApplication(members, key.node, application)
+    : undefined;
+  const subject = requestSubject(
+    prefix,
+    cls,
+    nodeApp === undefined ? key : { ...key, app: nodeApp },
+  );
+  if (isDirectKey(key) || nodeApp !== undefined) {
     return {
       subject,
       direct: true,
@@ -140,6 +161,108 @@ export function planRoute(
     mode,
     nodeFilter,
   };
+}
+
+/**
+ * The application of a proxy serving `node`: `preferred` when one serves
+ * it, else a responsive one, else any; `undefined` when none is known.
+ */
+function nodeApplication(
+  members: MemberSource,
+  node: string,
+  preferred: string | undefined,
+): string | undefined {
+  const serving = members.matching({ node }).filter((m) => m.node === node);
+  if (serving.length === 0) return undefined;
+  const own = preferred
+    ? serving.find((m) => m.application === preferred)
+    : undefined;
+  return (own ?? serving.find((m) => !m.unresponsive) ?? serving[0])!
+    .application;
+}
+
+/** The cluster view {@linkcode awaitNodeMember} waits on. */
+export interface NodeWaitSource extends MemberSource {
+  /** Asks every proxy to announce itself. */
+  ping(): void;
+  /** Join/leave changes from now on. */
+  memberChanges(): AsyncIterableIterator<MemberChange>;
+}
+
+/** Options of {@linkcode awaitNodeMember}. */
+export interface AwaitNodeOptions {
+  /** Request kind (for the error). */
+  kind: string;
+  /** How long to wait for the node to announce itself, in ms. */
+  timeout: number;
+  /** Aborts the wait (rejects with the signal's reason). */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * For a key that names a `node` but no `app`: makes sure a proxy of that
+ * node is known, so {@linkcode planRoute} can send the request there. When
+ * none is, it pings the cluster and waits (up to `timeout`) for one to
+ * announce itself. Returns at once for every other key, and for lists
+ * (broadcast then, keeping only that node's keys).
+ *
+ * @param cluster The cluster view.
+ * @param key The request key.
+ * @param options Kind, timeout, signal.
+ * @throws {ConnectionError} When no proxy of the node announced itself in time.
+ *
+ * @example A node that is already known
+ * ```ts
+ * import { awaitNodeMember } from "./router.ts";
+ *
+ * await awaitNodeMember({
+ *   matching: () => [{ node: "n1", application: "a", lastSeen: 0, unresponsive: false }],
+ *   ping: () => {},
+ *   memberChanges: () => [][Symbol.iterator]() as never,
+ * }, { id: "x", node: "n1" }, { kind: "DeviceStateData", timeout: 1_000 });
+ * ```
+ */
+export async function awaitNodeMember(
+  cluster: NodeWaitSource,
+  key: Key | null,
+  options: AwaitNodeOptions,
+): Promise<void> {
+  const node = key?.node;
+  if (!node || key.app) return;
+  if (kindInfo(options.kind)?.returns === "keys") return;
+  const known = () =>
+    cluster.matching({ node }).some((member) => member.node === node);
+  if (known()) return;
+  const { kind, timeout, signal } = options;
+  signal?.throwIfAborted();
+  const changes = cluster.memberChanges();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let removeAbort = () => {};
+  const stop = new Promise<"stop">((resolve, reject) => {
+    timer = setTimeout(() => resolve("stop"), timeout);
+    if (signal) {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      removeAbort = () => signal.removeEventListener("abort", onAbort);
+    }
+  });
+  try {
+    cluster.ping();
+    while (!known()) {
+      const next = await Promise.race([changes.next(), stop]);
+      if (next === "stop" || next.done) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    removeAbort();
+    await changes.return?.();
+  }
+  if (!known()) {
+    throw new ConnectionError(
+      `Cannot send request "${kind}": no proxy of node "${node}" announced itself within ${timeout} ms`,
+      { target: node },
+    );
+  }
 }
 
 /**
@@ -267,13 +390,33 @@ export interface ExchangeOptions {
  * @throws {ConnectionError} When nobody serves the subject (NATS no responders) or NATS failed.
  * @throws {ClosedConnectionError} When the NATS connection is closed or draining.
  *
- * @example
- * ```ts ignore
- * const plan = planRoute("ari.", request, cluster);
+ * @example Against a stand-in proxy
+ * ```ts ignore live
+ * import assert from "node:assert/strict";
+ * import { connectNats } from "./deno_socket.ts";
+ * import { encodeRequest } from "../protocol/codec.ts";
+ * import type { Request } from "../protocol/types.ts";
+ * import { exchange, planRoute, ReplyCollector } from "./router.ts";
+ *
+ * const nc = await connectNats({ servers: "127.0.0.1:4222" });
+ * // Answers data requests under the prefix "example." (no real proxy hears it).
+ * const proxy = nc.subscribe("example.data", {
+ *   callback: (_err, msg) => {
+ *     msg.respond('{"error":"","data":{"variable":"on"}}');
+ *   },
+ * });
+ * const request: Request = {
+ *   kind: "AsteriskVariableGet",
+ *   key: { kind: "variable", id: "OPEN" },
+ * };
+ * const plan = planRoute("example.", request, { matching: () => [] });
  * const response = await exchange(nc, plan, encodeRequest(request), new ReplyCollector(plan), {
  *   kind: request.kind,
  *   timeout: 5_000,
  * });
+ * assert.equal(response.data?.variable, "on");
+ * proxy.unsubscribe();
+ * await nc.close();
  * ```
  */
 export async function exchange(

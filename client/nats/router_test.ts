@@ -6,10 +6,12 @@ import {
   ProtocolError,
   TimeoutError,
 } from "../errors.ts";
-import type { ClusterMember, MemberFilter } from "./cluster.ts";
+import type { ClusterMember, MemberChange, MemberFilter } from "./cluster.ts";
 import {
+  awaitNodeMember,
   mapNatsError,
   type MemberSource,
+  type NodeWaitSource,
   planRoute,
   ReplyCollector,
 } from "./router.ts";
@@ -88,15 +90,47 @@ Deno.test("planRoute() skips unresponsive members", () => {
   assert.equal(plan.expected, 1);
 });
 
-Deno.test("planRoute() broadcasts a node-only key to every member and filters list keys", () => {
-  const plan = planRoute(
+Deno.test("planRoute() sends a node-only key direct to a proxy of that node", () => {
+  const single = planRoute(
+    "ari.",
+    {
+      kind: "DeviceStateData",
+      key: { kind: "deviceState", id: "Stasis:x", node: "n2" },
+    },
+    TWO_APPS,
+  );
+  assert.equal(single.direct, true);
+  assert.equal(single.subject, "ari.data.a.n2");
+  assert.equal(single.expected, 1);
+  const list = planRoute(
     "ari.",
     { kind: "ChannelList", key: { node: "n2" } },
     TWO_APPS,
   );
+  assert.equal(list.subject, "ari.get.a.n2");
+  assert.equal(list.expected, 1);
+  // The transport's own application wins when a proxy of the node serves it.
+  const preferred = planRoute(
+    "ari.",
+    {
+      kind: "AsteriskVariableSet",
+      key: { kind: "variable", id: "A", node: "n1" },
+    },
+    TWO_APPS,
+    "b",
+  );
+  assert.equal(preferred.subject, "ari.command.b.n1");
+});
+
+Deno.test("planRoute() broadcasts a key naming an unknown node and filters list keys", () => {
+  const plan = planRoute(
+    "ari.",
+    { kind: "ChannelList", key: { node: "n9" } },
+    TWO_APPS,
+  );
   assert.equal(plan.subject, "ari.get");
   assert.equal(plan.expected, 3);
-  assert.equal(plan.nodeFilter, "n2");
+  assert.equal(plan.nodeFilter, "n9");
   const collector = new ReplyCollector(plan);
   collector.add({
     error: "",
@@ -104,13 +138,125 @@ Deno.test("planRoute() broadcasts a node-only key to every member and filters li
   });
   collector.add({
     error: "",
-    keys: [{ kind: "channel", id: "y", node: "n2" }],
+    keys: [{ kind: "channel", id: "y", node: "n9" }],
   });
   assert.equal(collector.add({ error: "" }), true);
   assert.deepEqual(collector.result()?.keys, [
-    { kind: "channel", id: "y", node: "n2" },
+    { kind: "channel", id: "y", node: "n9" },
   ]);
 });
+
+function waitSource(members: ClusterMember[]): NodeWaitSource & {
+  pings: number;
+  join(m: ClusterMember): void;
+} {
+  const listeners = new Set<(change: MemberChange) => void>();
+  const state = {
+    pings: 0,
+    matching: (filter: MemberFilter) =>
+      members.filter((m) => !filter.node || m.node === filter.node),
+    ping() {
+      state.pings++;
+    },
+    join(m: ClusterMember) {
+      members.push(m);
+      for (const listener of listeners) listener({ type: "join", member: m });
+    },
+    memberChanges(): AsyncIterableIterator<MemberChange> {
+      const queue: MemberChange[] = [];
+      let wake: (() => void) | undefined;
+      const listener = (change: MemberChange) => {
+        queue.push(change);
+        wake?.();
+      };
+      listeners.add(listener);
+      const iterator: AsyncIterableIterator<MemberChange> = {
+        async next() {
+          while (queue.length === 0) {
+            if (!listeners.has(listener)) {
+              return { done: true, value: undefined };
+            }
+            await new Promise<void>((resolve) => (wake = resolve));
+          }
+          return { done: false, value: queue.shift()! };
+        },
+        return() {
+          listeners.delete(listener);
+          wake?.();
+          return Promise.resolve({ done: true, value: undefined });
+        },
+        [Symbol.asyncIterator]() {
+          return iterator;
+        },
+      };
+      return iterator;
+    },
+  };
+  return state;
+}
+
+Deno.test("awaitNodeMember() returns at once for known nodes and keys without a lone node", async () => {
+  const cluster = waitSource([member("n1", "a")]);
+  const options = { kind: "DeviceStateData", timeout: 10_000 };
+  await awaitNodeMember(cluster, { id: "x", node: "n1" }, options);
+  await awaitNodeMember(cluster, { id: "x", app: "a", node: "n7" }, options);
+  await awaitNodeMember(cluster, { id: "x" }, options);
+  await awaitNodeMember(cluster, null, options);
+  assert.equal(cluster.pings, 0);
+});
+
+Deno.test("awaitNodeMember() does not wait for lists (they are broadcast and filtered)", async () => {
+  const cluster = waitSource([member("n1", "a")]);
+  await awaitNodeMember(cluster, { node: "n9" }, {
+    kind: "ChannelList",
+    timeout: 60_000,
+  });
+  assert.equal(cluster.pings, 0);
+});
+
+Deno.test("awaitNodeMember() pings and waits until the node announces itself", async () => {
+  const cluster = waitSource([member("n1", "a")]);
+  const waiting = awaitNodeMember(cluster, { id: "x", node: "n2" }, {
+    kind: "DeviceStateData",
+    timeout: 60_000,
+  });
+  await waitFor(() => cluster.pings === 1);
+  cluster.join(member("n3", "a"));
+  cluster.join(member("n2", "a"));
+  await waiting;
+});
+
+Deno.test("awaitNodeMember() fails with ConnectionError when the node never announces itself", async () => {
+  const cluster = waitSource([member("n1", "a")]);
+  await assert.rejects(
+    awaitNodeMember(cluster, { id: "x", node: "n2" }, {
+      kind: "DeviceStateData",
+      timeout: 1,
+    }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConnectionError);
+      assert.equal(error.target, "n2");
+      assert.match(error.message, /DeviceStateData.*"n2"/);
+      return true;
+    },
+  );
+});
+
+Deno.test("awaitNodeMember() rejects with the abort reason", async () => {
+  const cluster = waitSource([]);
+  const controller = new AbortController();
+  const waiting = awaitNodeMember(cluster, { id: "x", node: "n2" }, {
+    kind: "DeviceStateData",
+    timeout: 60_000,
+    signal: controller.signal,
+  });
+  controller.abort(new Error("stop"));
+  await assert.rejects(waiting, /stop/);
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
+}
 
 Deno.test("planRoute() sends unknown kinds as single commands", () => {
   const plan = planRoute("ari.", { kind: "NoSuchKind", key: null }, TWO_APPS);

@@ -15,13 +15,21 @@
  * it stops) — events are never dropped silently.
  *
  * @example Two sinks, one NATS subscription
- * ```ts ignore
+ * ```ts ignore live
+ * import assert from "node:assert/strict";
+ * import { connectNats } from "./deno_socket.ts";
+ * import { SubscriptionHub } from "./subscriptions.ts";
+ *
+ * const nc = await connectNats({ servers: "127.0.0.1:4222" });
  * const hub = new SubscriptionHub(nc, { onStatus: console.log });
  * const stopA = hub.add("ari.event.app.>", undefined, (e) => console.log("a", e.type));
  * const stopB = hub.add("ari.event.app.>", undefined, (e) => console.log("b", e.type));
- * console.log(hub.subjects()); // ["ari.event.app.>"]
+ * assert.deepEqual(hub.subjects(), ["ari.event.app.>"]);
  * stopA();
  * stopB(); // unsubscribes from NATS
+ * assert.deepEqual(hub.subjects(), []);
+ * hub.close();
+ * await nc.close();
  * ```
  *
  * @module
@@ -80,10 +88,16 @@ export interface SubscriptionStats {
  * Ref-counted event subscriptions on one NATS connection.
  *
  * @example
- * ```ts ignore
+ * ```ts ignore live
+ * import { connectNats } from "./deno_socket.ts";
+ * import { SubscriptionHub } from "./subscriptions.ts";
+ *
+ * const nc = await connectNats({ servers: "127.0.0.1:4222" });
  * const hub = new SubscriptionHub(nc);
  * const stop = hub.add("ari.dialogevent.d1", undefined, (event) => {});
  * stop();
+ * hub.close();
+ * await nc.close();
  * ```
  */
 export class SubscriptionHub {

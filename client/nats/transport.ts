@@ -3,12 +3,12 @@
  * merges the proxies' replies and delivers their events.
  *
  * @example Connect and list the channels of the whole cluster
- * ```ts ignore
+ * ```ts ignore live
  * import { createNatsTransport } from "./transport.ts";
  *
  * await using transport = await createNatsTransport({
  *   servers: "nats://127.0.0.1:4222",
- *   application: "myapp",
+ *   application: "demo",
  * });
  * const response = await transport.request({ kind: "ChannelList", key: null });
  * console.log(response.keys);
@@ -57,7 +57,12 @@ import {
 } from "./cluster.ts";
 import { runWithDeadline } from "./deadline.ts";
 import { ReconnectBackoff } from "./reconnect.ts";
-import { exchange, planRoute, ReplyCollector } from "./router.ts";
+import {
+  awaitNodeMember,
+  exchange,
+  planRoute,
+  ReplyCollector,
+} from "./router.ts";
 import {
   type DurableEventOptions,
   DurableEventSource,
@@ -516,8 +521,22 @@ class NatsTransport implements NatsAriTransport {
     const attempts = isIdempotent(kindInfo(request.kind)?.class ?? "")
       ? 1 + core.retries
       : 1;
+    // Waiting for the key's node to be known counts against the caller's
+    // timeout: the deadline covers the whole call.
+    const start = performance.now();
+    await awaitNodeMember(core.cluster, stamped.key, {
+      kind: request.kind,
+      timeout,
+      signal,
+    });
+    const remaining = Math.max(1, timeout - (performance.now() - start));
     return await runWithDeadline((budget, attemptSignal) => {
-      const plan = planRoute(core.prefix, stamped, core.cluster);
+      const plan = planRoute(
+        core.prefix,
+        stamped,
+        core.cluster,
+        this.application,
+      );
       const collector = new ReplyCollector(plan);
       core.requests++;
       return exchange(core.nc, plan, payload, collector, {
@@ -536,7 +555,7 @@ class NatsTransport implements NatsAriTransport {
         throw error;
       });
     }, {
-      timeout,
+      timeout: remaining,
       attempts,
       signal,
       timeoutError: () =>
@@ -717,7 +736,7 @@ const CONNECTION_FIELDS = [
  * @throws {ConnectionError} When NATS cannot be reached.
  *
  * @example Broadcast a list and use a child bound to a dialog
- * ```ts ignore
+ * ```ts ignore live
  * import { createNatsTransport } from "./transport.ts";
  *
  * await using transport = await createNatsTransport({ servers: "nats://127.0.0.1:4222" });

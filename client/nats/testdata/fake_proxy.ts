@@ -81,8 +81,14 @@ const CLASSES = ["get", "data", "command", "create"] as const;
  * Starts a fake proxy on its own NATS connection.
  *
  * @example
- * ```ts ignore
- * await using proxy = await startFakeProxy({ url, node: "n1", app: "a" });
+ * ```ts ignore live
+ * import { startFakeProxy } from "./fake_proxy.ts";
+ *
+ * await using proxy = await startFakeProxy({
+ *   url: "nats://127.0.0.1:4222",
+ *   node: "n1",
+ *   app: "a",
+ * });
  * ```
  */
 export async function startFakeProxy(
