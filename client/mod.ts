@@ -57,6 +57,7 @@ export {
   ConnectionError,
   errors,
   NotImplementedError,
+  PermissionDeniedError,
   ProtocolError,
   RemoteError,
   TimeoutError,
@@ -236,6 +237,7 @@ export type {
 export type {
   AriHttpErrorOptions,
   HttpMethod,
+  PermissionDeniedErrorOptions,
   ProtocolErrorCode,
   ProtocolErrorOptions,
   TimeoutErrorOptions,
