@@ -7,13 +7,24 @@
  * never as a pass).
  *
  * Real NATS and Asterisk from the harness, our proxy in-process on a NATS
- * connection of the `ari-proxy` user, whose errors the test watches.
+ * connection of the `ari-proxy` user, whose errors the test watches. A
+ * second test puts the same lists, read from the file, into user JWTs
+ * (decentralized auth) and runs the proxy and a client with them.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import type { NatsConnection } from "@nats-io/nats-core";
+import {
+  createAccount,
+  createOperator,
+  createUser,
+  encodeAccount,
+  encodeOperator,
+  encodeUser,
+  fmtCreds,
+} from "@nats-io/jwt";
+import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import {
   type AriClient,
   connect,
@@ -228,6 +239,147 @@ Deno.test({
       );
 
       // The proxy published and subscribed only within its block.
+      assert.deepEqual(proxyErrors.map((e) => e.message), []);
+    } finally {
+      await proxyNc.close();
+    }
+  },
+});
+
+/** The subjects of one block of the permissions file. */
+interface PermissionLists {
+  publish: string[];
+  subscribe: string[];
+  allowResponses: boolean;
+}
+
+/**
+ * Reads block `name` of the permissions file: the quoted subjects of its
+ * `publish` and `subject` allow lists (comments skipped).
+ */
+function permissionLists(text: string, name: string): PermissionLists {
+  const lines = text.split("\n").map((line) => line.replace(/#.*$/, ""));
+  const start = lines.findIndex((line) =>
+    new RegExp(`^${name}\\s*=\\s*\\{`).test(line.trim())
+  );
+  assert.ok(start >= 0, `no block ${name}`);
+  const lists: PermissionLists = {
+    publish: [],
+    subscribe: [],
+    allowResponses: false,
+  };
+  let depth = 0;
+  let section: "publish" | "subscribe" | undefined;
+  for (const line of lines.slice(start)) {
+    const trimmed = line.trim();
+    const open = /^(publish|subscribe)\s*=\s*\{/.exec(trimmed);
+    if (open) section = open[1] as "publish" | "subscribe";
+    if (/^allow_responses\s*=\s*true/.test(trimmed)) {
+      lists.allowResponses = true;
+    }
+    for (const quoted of trimmed.matchAll(/"([^"]+)"/g)) {
+      assert.ok(section, `subject outside publish/subscribe: ${trimmed}`);
+      lists[section].push(quoted[1]!);
+    }
+    depth += (line.match(/\{/g) ?? []).length;
+    depth -= (line.match(/\}/g) ?? []).length;
+    if (depth === 1 && trimmed === "}") section = undefined;
+    if (depth === 0) break;
+  }
+  return lists;
+}
+
+Deno.test({
+  name:
+    "the permissions of deploy/nats/ari-permissions.conf work the same in user JWTs (decentralized auth)",
+  async fn() {
+    const text = await Deno.readTextFile(PERMISSIONS_FILE);
+    const proxyLists = permissionLists(text, "ARI_PROXY_PERMISSIONS");
+    const clientLists = permissionLists(text, "ARI_CLIENT_PERMISSIONS");
+    assert.ok(proxyLists.allowResponses && !clientLists.allowResponses);
+    assert.ok(proxyLists.subscribe.includes("ari.create.myapp.* ariproxy"));
+    assert.ok(clientLists.subscribe.includes("_INBOX.myapp.>"));
+
+    const operator = createOperator();
+    const account = createAccount();
+    const accountJwt = await encodeAccount("ARI", account, {
+      limits: {
+        conn: -1,
+        subs: -1,
+        data: -1,
+        payload: -1,
+        imports: -1,
+        exports: -1,
+        leaf: -1,
+        wildcards: true,
+      },
+    }, { signer: operator });
+    async function creds(
+      name: string,
+      lists: PermissionLists,
+    ): Promise<Uint8Array> {
+      const user = createUser();
+      const jwt = await encodeUser(name, user, account, {
+        pub: { allow: lists.publish },
+        sub: { allow: lists.subscribe },
+        ...(lists.allowResponses ? { resp: { max: 1, ttl: 0 } } : {}),
+      });
+      return fmtCreds(jwt, user);
+    }
+    await using nats = await startNats({
+      config: [
+        `operator: ${await encodeOperator("ari-test", operator)}`,
+        "resolver: MEMORY",
+        `resolver_preload: { ${account.getPublicKey()}: ${accountJwt} }`,
+      ].join("\n"),
+    });
+    await using ast = await startAsterisk({ app: APP, allowExternal: false });
+    const proxyNc = await connectNats({
+      servers: nats.url,
+      authenticator: credsAuthenticator(
+        await creds("ari-proxy", proxyLists),
+      ),
+    });
+    const proxyErrors = watchErrors(proxyNc);
+    try {
+      await using _proxy = await startProxy({
+        ari: {
+          application: APP,
+          username: ast.username,
+          password: ast.password,
+          httpUrl: ast.httpUrl,
+          websocketUrl: ast.wsUrl,
+        },
+        nats: { connection: proxyNc },
+      });
+      await using client = await connect({
+        servers: nats.url,
+        authenticator: credsAuthenticator(await creds(APP, clientLists)),
+        application: APP,
+        timeout: REQUEST_TIMEOUT,
+        retries: 0,
+        discoveryWait: 2_000,
+        connectOptions: { inboxPrefix: `_INBOX.${APP}` },
+      });
+      const node = ast.entityId;
+      const info = await client.asterisk.info({ node, only: ["system"] });
+      assert.equal(info.system?.entity_id, node);
+
+      const id = `jwt-${crypto.randomUUID().slice(0, 8)}`;
+      const staged = await client.channels.stageOriginate(
+        { endpoint: "Local/100@default", app: APP, channelId: id },
+        { app: APP },
+      );
+      const started = staged.handle.once("StasisStart", { timeout: 30_000 });
+      started.catch(() => {});
+      const channel = await staged.exec();
+      assert.equal((await started).channel.id, id);
+      await channel.hangup();
+
+      await rejectsDenied(client.channels.list(), {
+        operation: "publish",
+        subject: /^ari\.get$/,
+      });
       assert.deepEqual(proxyErrors.map((e) => e.message), []);
     } finally {
       await proxyNc.close();
