@@ -500,6 +500,62 @@ export class NotImplementedError extends Error {
   }
 }
 
+/** Context of a {@linkcode PermissionDeniedError}. */
+export interface PermissionDeniedErrorOptions extends ErrorOptions {
+  /** What the NATS server refused: publishing or subscribing. */
+  operation: "publish" | "subscribe";
+  /** The subject it refused. */
+  subject: string;
+  /** The queue group of a refused subscription, if any. */
+  queue?: string | undefined;
+  /** The request kind that needed the permission, when one did. */
+  kind?: string | undefined;
+}
+
+/**
+ * The NATS server refused a publish or a subscription for lack of permission
+ * (its `Permissions Violation` error): the account the client connected with
+ * does not allow the subject. Raised at once, not after a timeout.
+ *
+ * @example
+ * ```ts
+ * import { PermissionDeniedError } from "./errors.ts";
+ * const e = new PermissionDeniedError({ operation: "publish", subject: "ari.get", kind: "ChannelList" });
+ * console.assert(e.message === 'Cannot send request "ChannelList": NATS denies publish to "ari.get" (permissions violation)');
+ * ```
+ */
+export class PermissionDeniedError extends Error {
+  /** What was refused. */
+  readonly operation: "publish" | "subscribe";
+  /** The refused subject. */
+  readonly subject: string;
+  /** The queue group of a refused subscription. */
+  readonly queue: string | undefined;
+  /** The request kind, when a request needed the permission. */
+  readonly kind: string | undefined;
+
+  /**
+   * Creates the error.
+   *
+   * @param options Operation, subject, queue, kind and an optional cause.
+   */
+  constructor(options: PermissionDeniedErrorOptions) {
+    const { operation, subject, queue, kind, ...rest } = options;
+    const what = `NATS denies ${operation} to "${subject}"${
+      queue ? ` (queue group "${queue}")` : ""
+    } (permissions violation)`;
+    super(
+      kind === undefined ? what : `Cannot send request "${kind}": ${what}`,
+      rest,
+    );
+    this.name = "PermissionDeniedError";
+    this.operation = operation;
+    this.subject = subject;
+    this.queue = queue;
+    this.kind = kind;
+  }
+}
+
 /**
  * All error classes, for `instanceof errors.X` checks.
  *
@@ -522,4 +578,5 @@ export const errors = {
   BadRequestError,
   UnprocessableEntityError,
   NotImplementedError,
+  PermissionDeniedError,
 } as const;

@@ -124,6 +124,7 @@ export {
   errors,
   NotFoundError,
   NotImplementedError,
+  PermissionDeniedError,
   ProtocolError,
   RemoteError,
   remoteStatus,
@@ -334,6 +335,7 @@ export type {
 export type {
   AriHttpErrorOptions,
   HttpMethod,
+  PermissionDeniedErrorOptions,
   ProtocolErrorCode,
   ProtocolErrorOptions,
   RemoteErrorOptions,

@@ -10,9 +10,10 @@
  * `connectNats` can become `connect` of `@nats-io/transport-deno` (one line).
  *
  * Connections that configure TLS options (certificates, a CA, TLS first) are
- * handed to `@nats-io/transport-node`'s transport, which implements client
- * certificates on every Deno version; a server that merely requires TLS is
- * upgraded here with `Deno.startTls`.
+ * handed to `@nats-io/transport-node`'s transport (`_node_tls.ts`, with a fix
+ * to its TLS upgrade), because `Deno.startTls` cannot present a client
+ * certificate and NATS upgrades to TLS after its plain-text INFO; a server
+ * that merely requires TLS is upgraded here with `Deno.startTls`.
  *
  * @module
  */
@@ -327,10 +328,8 @@ class SelectingTransport implements Transport {
 
   async connect(server: Server, options: ConnectionOptions): Promise<void> {
     if (options.tls !== undefined && options.tls !== null) {
-      const { NodeTransport } = await import(
-        "@nats-io/transport-node/lib/node_transport.js"
-      );
-      this.#inner = new NodeTransport() as Transport;
+      const { NodeTlsTransport } = await import("./_node_tls.ts");
+      this.#inner = new NodeTlsTransport() as Transport;
     }
     return this.#inner.connect(server, options);
   }

@@ -51,6 +51,7 @@ import type { Msg, NatsConnection, QueuedIterator } from "@nats-io/nats-core";
 import {
   ClosedConnectionError,
   ConnectionError,
+  PermissionDeniedError,
   TimeoutError,
 } from "../errors.ts";
 import { decodeResponse } from "../protocol/codec.ts";
@@ -389,6 +390,8 @@ export interface ExchangeOptions {
  * @throws {TimeoutError} When no reply arrived in time.
  * @throws {ConnectionError} When nobody serves the subject (NATS no responders) or NATS failed.
  * @throws {ClosedConnectionError} When the NATS connection is closed or draining.
+ * @throws {PermissionDeniedError} When the NATS server refuses the request
+ * subject or the reply inbox for lack of permission.
  *
  * @example Against a stand-in proxy
  * ```ts ignore live
@@ -494,13 +497,54 @@ function hasName(error: unknown, ...names: string[]): boolean {
 }
 
 /**
+ * Maps nats.js's `PermissionViolationError` (matched by name, with its
+ * `operation`, `subject` and `queue` fields) to a
+ * {@linkcode PermissionDeniedError}; anything else to `undefined`.
+ *
+ * @param error What the NATS client reported.
+ * @param kind The request kind that needed the permission, if any.
+ * @returns The typed error, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errors } from "@nats-io/nats-core";
+ * import { permissionDenied } from "./router.ts";
+ *
+ * const raw = errors.PermissionViolationError.parse(
+ *   'Permissions Violation for Publish to "ari.get"',
+ * );
+ * assert.equal(permissionDenied(raw)?.subject, "ari.get");
+ * ```
+ */
+export function permissionDenied(
+  error: unknown,
+  kind?: string,
+): PermissionDeniedError | undefined {
+  if (!hasName(error, "PermissionViolationError")) return undefined;
+  const raw = error as Error & {
+    operation?: string;
+    subject?: string;
+    queue?: string;
+  };
+  return new PermissionDeniedError({
+    operation: raw.operation === "publish" ? "publish" : "subscribe",
+    subject: raw.subject ?? "",
+    queue: raw.queue,
+    kind,
+    cause: error,
+  });
+}
+
+/**
  * Maps an error of the NATS client to the client's typed errors. Matching is
  * by error name, so connections from another copy of the NATS library work
  * too.
  *
  * @param error What the NATS client threw.
  * @param context Kind, subject, timeout.
- * @returns A `TimeoutError`, `ClosedConnectionError` or `ConnectionError`.
+ * @returns A `PermissionDeniedError`, `TimeoutError`, `ClosedConnectionError`
+ * or `ConnectionError`.
  *
  * @example
  * ```ts
@@ -523,6 +567,8 @@ export function mapNatsError(
 ): Error {
   const { kind, subject, timeout } = context;
   const cause = error instanceof Error ? error.cause : undefined;
+  const denied = permissionDenied(error, kind) ?? permissionDenied(cause, kind);
+  if (denied) return denied;
   if (
     hasName(error, "NoResponders", "NoRespondersError") ||
     hasName(cause, "NoResponders", "NoRespondersError")

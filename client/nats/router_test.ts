@@ -3,6 +3,7 @@ import { errors as natsErrors } from "@nats-io/transport-node";
 import {
   ClosedConnectionError,
   ConnectionError,
+  PermissionDeniedError,
   ProtocolError,
   TimeoutError,
 } from "../errors.ts";
@@ -351,4 +352,36 @@ Deno.test("mapNatsError() maps NATS errors to typed errors", () => {
       ClosedConnectionError,
   );
   assert.ok(mapNatsError("boom", context) instanceof ConnectionError);
+});
+
+Deno.test("mapNatsError() maps a permissions violation to PermissionDeniedError", () => {
+  const context = { kind: "ChannelList", subject: "ari.get", timeout: 50 };
+  const publish = mapNatsError(
+    natsErrors.PermissionViolationError.parse(
+      'Permissions Violation for Publish to "ari.get"',
+    ),
+    context,
+  );
+  assert.ok(publish instanceof PermissionDeniedError);
+  assert.equal(publish.operation, "publish");
+  assert.equal(publish.subject, "ari.get");
+  assert.equal(publish.kind, "ChannelList");
+  assert.equal(
+    publish.message,
+    'Cannot send request "ChannelList": NATS denies publish to "ari.get" (permissions violation)',
+  );
+  // The reply inbox refused (a request's mux subscription), wrapped as nats
+  // request errors are.
+  const raw = natsErrors.PermissionViolationError.parse(
+    'Permissions Violation for Subscription to "_INBOX.abc.*" using queue "q"',
+  );
+  const inbox = mapNatsError(
+    new natsErrors.RequestError(raw?.message ?? "", { cause: raw }),
+    context,
+  );
+  assert.ok(inbox instanceof PermissionDeniedError);
+  assert.equal(inbox.operation, "subscribe");
+  assert.equal(inbox.subject, "_INBOX.abc.*");
+  assert.equal(inbox.queue, "q");
+  assert.equal(inbox.cause, raw);
 });

@@ -39,6 +39,7 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { decodeEvent } from "../protocol/codec.ts";
 import type { ProxiedEvent } from "../protocol/types.ts";
 import type { EventSink, TransportStatus } from "../transport.ts";
+import { permissionDenied } from "./router.ts";
 
 /** Default bound of messages waiting per subject before dropping. */
 export const DEFAULT_MAX_PENDING = 10_000;
@@ -247,7 +248,10 @@ export class SubscriptionHub {
       // A subscription error (permissions): report it; sinks stay
       // registered but receive nothing more on this subject.
       if (!this.#closed) {
-        this.#onStatus({ type: "error", error: asError(error) });
+        this.#onStatus({
+          type: "error",
+          error: permissionDenied(error) ?? asError(error),
+        });
       }
     } finally {
       // Ended by unsubscribe, connection close or error: forget it so that a
