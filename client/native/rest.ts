@@ -17,6 +17,7 @@ import {
   ProtocolError,
   TimeoutError,
 } from "../errors.ts";
+import { RUNTIME } from "../_runtime.ts";
 import { DeadlineQueue } from "./deadlines.ts";
 import type { BufferedResponseLike, Http1Fetch } from "./http1_fetch.ts";
 
@@ -408,8 +409,9 @@ const PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----";
  * @param name The option's name, for error messages.
  * @returns The client (close it when done), or `undefined` when `caCerts` is
  * `undefined` or empty.
- * @throws {TypeError} If it is not an array of PEM certificate texts, or
- * Deno cannot parse one.
+ * @throws {TypeError} If it is not an array of PEM certificate texts, if
+ * Deno cannot parse one, or on Node and Bun (a Deno-only option there:
+ * `NODE_EXTRA_CA_CERTS` does the job).
  *
  * @example A file path is not PEM text
  * ```ts
@@ -442,6 +444,11 @@ export function createCaHttpClient(
       );
     }
   });
+  if (RUNTIME !== "deno") {
+    throw new TypeError(
+      `Cannot use ${name}: it needs Deno (Deno.createHttpClient); on ${RUNTIME} trust the CA process-wide instead with NODE_EXTRA_CA_CERTS=/path/to/ca.pem`,
+    );
+  }
   try {
     return Deno.createHttpClient({ caCerts: [...caCerts] });
   } catch (cause) {

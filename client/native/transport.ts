@@ -35,6 +35,7 @@ import {
   type WebSocketFactory,
 } from "./events_socket.ts";
 import { createKindExecutor, type KindExecutor } from "./executor.ts";
+import { runtimeWebSocketFactory } from "./web_socket.ts";
 import {
   type AriRestClient,
   createAriRestClient,
@@ -100,7 +101,7 @@ export interface NativeTransportOptions {
    * Creates the events WebSocket. A custom factory is used as is:
    * {@linkcode NativeTransportOptions.caCerts} do not apply to it.
    *
-   * @default {Deno's `WebSocket`}
+   * @default {the runtime's own `WebSocket` (Deno, Node 22+, Bun)}
    */
   webSocket?: WebSocketFactory;
   /**
@@ -295,11 +296,10 @@ class NativeTransport implements AriTransport {
       streamOptions.webSocket = options.webSocket;
     } else {
       const client = createCaHttpClient(options.caCerts, "caCerts");
-      if (client !== undefined) {
-        this.#wsHttpClient = client;
-        streamOptions.webSocket = (url, headers) =>
-          new WebSocket(url, { headers, client });
-      }
+      if (client !== undefined) this.#wsHttpClient = client;
+      streamOptions.webSocket = runtimeWebSocketFactory(
+        client !== undefined ? { httpClient: client } : {},
+      );
     }
     const stream = openAriEventStream(streamOptions);
     this.#stream = stream;

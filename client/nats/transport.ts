@@ -23,7 +23,7 @@ import type {
   QueuedIterator,
   Status,
 } from "@nats-io/nats-core";
-import { connectNats } from "./deno_socket.ts";
+import { connectForRuntime } from "./connect.ts";
 import {
   ClosedConnectionError,
   ConnectionError,
@@ -751,7 +751,7 @@ export async function createNatsTransport(
       (natsOptions as Record<string, unknown>)[field] = opts[field];
     }
     try {
-      nc = await connectNats(natsOptions);
+      nc = await connectForRuntime(natsOptions);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const where = Array.isArray(target) ? target.join(", ") : target;
