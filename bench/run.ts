@@ -29,6 +29,7 @@ import { clusterList } from "./scenarios/cluster_list.ts";
 import { eventsAsterisk, eventsFake } from "./scenarios/event_throughput.ts";
 import { requestOverhead } from "./scenarios/request_overhead.ts";
 import { resources } from "./scenarios/resources.ts";
+import { runtimesScenario } from "./scenarios/runtimes.ts";
 import { evaluateTargets, type TargetResult } from "./targets.ts";
 import { renderTable } from "./stats.ts";
 
@@ -40,6 +41,7 @@ export const SCENARIOS: readonly Scenario[] = [
   callControl,
   clusterList,
   resources,
+  runtimesScenario,
 ];
 
 /** Version of the result file layout. */

@@ -19,7 +19,7 @@ import {
   runProgram,
 } from "./runtimes/mod.ts";
 
-const PROGRAM = "runtimes/contract_program.ts";
+const PROGRAM = "tests/runtimes/contract_program.ts";
 const EVENT_TIMEOUT = 20_000;
 
 function check(run: ProgramRun, what: string): void {
@@ -43,7 +43,7 @@ Deno.test({
     const runtimes = await findRuntimes();
     await using project = await createConsumerProject([
       PROGRAM,
-      "contract_flow.ts",
+      "tests/contract_flow.ts",
     ]);
     const program = project.program(PROGRAM);
     await using asterisk = await startAsterisk({ app: "contract" });

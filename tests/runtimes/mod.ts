@@ -75,7 +75,7 @@ export interface ConsumerProject extends AsyncDisposable {
   readonly dir: string;
   /** The build that was installed. */
   readonly build: NpmBuild;
-  /** The path of a program transpiled from `tests/<path>.ts`. */
+  /** The path of a program transpiled from `<path>.ts` (relative to the repository). */
   program(path: string): string;
   /** Removes the folder. */
   close(): Promise<void>;
@@ -85,9 +85,9 @@ export interface ConsumerProject extends AsyncDisposable {
  * Creates the project: builds the package into
  * `node_modules/@ari-proxy/client` (what `npx jsr add @ari-proxy/client`
  * installs), links its npm dependencies to the locked copies in this
- * repository's `node_modules/`, and transpiles `programs` (paths under
- * `tests/`, e.g. `"runtimes/contract_program.ts"`) to `.js` with the same
- * layout.
+ * repository's `node_modules/`, and transpiles `programs` (paths in the
+ * repository, e.g. `"tests/runtimes/contract_program.ts"`) to `.js` with
+ * the same layout.
  *
  * @param programs The programs and the modules they import.
  * @returns The project; close it to remove it.
@@ -125,7 +125,7 @@ export async function createConsumerProject(
       await Deno.symlink(target, link, { type: "dir" });
     }
     for (const path of programs) {
-      const source = await Deno.readTextFile(`${REPO}tests/${path}`);
+      const source = await Deno.readTextFile(`${REPO}${path}`);
       const { outputText } = ts.transpileModule(source, {
         fileName: path,
         compilerOptions: {
@@ -135,7 +135,7 @@ export async function createConsumerProject(
           verbatimModuleSyntax: false,
         },
       });
-      const out = `${dir}/tests/${path.replace(/\.ts$/, ".js")}`;
+      const out = `${dir}/${path.replace(/\.ts$/, ".js")}`;
       await Deno.mkdir(out.slice(0, out.lastIndexOf("/")), {
         recursive: true,
       });
@@ -154,7 +154,7 @@ export async function createConsumerProject(
   return {
     dir,
     build,
-    program: (path) => `${dir}/tests/${path.replace(/\.ts$/, ".js")}`,
+    program: (path) => `${dir}/${path.replace(/\.ts$/, ".js")}`,
     close,
     [Symbol.asyncDispose]: close,
   };
