@@ -85,3 +85,20 @@ export function unrefTimer(timer: unknown): void {
     Deno.unrefTimer(timer);
   }
 }
+
+/**
+ * A `Deno.HttpClient` (from `Deno.createHttpClient`), typed without Deno's
+ * namespace so that the package's declarations also compile on Node and Bun.
+ *
+ * @example
+ * ```ts
+ * import type { DenoHttpClient } from "./_runtime.ts";
+ *
+ * const client: DenoHttpClient = Deno.createHttpClient({});
+ * client.close();
+ * ```
+ */
+export interface DenoHttpClient {
+  /** Releases the client's connections. */
+  close(): void;
+}

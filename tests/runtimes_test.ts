@@ -22,6 +22,33 @@ import {
 const PROGRAM = "tests/runtimes/contract_program.ts";
 const EVENT_TIMEOUT = 20_000;
 
+/** A user's first TypeScript program on Node (as in client/README.md). */
+const FIRST_PROGRAM = `
+import { type AriClient, connect, connectNative, errors } from "@ari-proxy/client";
+
+const direct: AriClient = await connectNative({
+  url: "http://127.0.0.1:8088/ari",
+  username: "asterisk",
+  password: "secret",
+  application: "hello",
+});
+direct.on("StasisStart", async (event) => {
+  const channel = direct.channels.handle(event.channel.id, event);
+  await channel.answer();
+  await channel.play("sound:hello-world");
+});
+const info = await direct.asterisk.info({ only: ["system"] });
+console.log(info.system?.entity_id);
+await direct.close();
+
+await using viaProxy = await connect({ servers: "nats://127.0.0.1:4222", application: "hello" });
+try {
+  await viaProxy.channels.list();
+} catch (error) {
+  if (error instanceof errors.TimeoutError) console.log(error.message);
+}
+`;
+
 function check(run: ProgramRun, what: string): void {
   const steps = run.lines.filter((l) => typeof l.step === "string");
   const failedSteps = steps.filter((l) => l.ok !== true);
@@ -46,6 +73,41 @@ Deno.test({
       "tests/contract_flow.ts",
     ]);
     const program = project.program(PROGRAM);
+
+    await t.step(
+      "tsc --strict type-checks a Node program against the package's declarations (no skipLibCheck)",
+      async () => {
+        await Deno.writeTextFile(
+          `${project.dir}/first.ts`,
+          FIRST_PROGRAM,
+        );
+        const tsc = await Deno.realPath(
+          new URL("../node_modules/typescript/bin/tsc", import.meta.url),
+        );
+        const out = await new Deno.Command(runtimes[0]!.bin, {
+          args: [
+            tsc,
+            "--noEmit",
+            "--strict",
+            "--target",
+            "es2022",
+            "--module",
+            "nodenext",
+            "--moduleResolution",
+            "nodenext",
+            "--lib",
+            "esnext,dom",
+            "first.ts",
+          ],
+          cwd: project.dir,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout) +
+          new TextDecoder().decode(out.stderr);
+        assert.equal(out.code, 0, `tsc reported:\n${text}`);
+      },
+    );
     await using asterisk = await startAsterisk({ app: "contract" });
     const native = {
       url: asterisk.httpUrl,

@@ -244,9 +244,9 @@ async function run(ctx: BenchContext): Promise<ScenarioOutput> {
         formatStat(p.p50Us),
         formatStat(p.p99Us),
         formatStat(n.eventsPerSec),
-        formatNumber(n.eventsLost),
+        String(n.eventsLost),
         formatStat(p.eventsPerSec),
-        formatNumber(p.eventsLost),
+        String(p.eventsLost),
       ]);
     }
     const table = renderTable(

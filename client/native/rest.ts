@@ -17,7 +17,7 @@ import {
   ProtocolError,
   TimeoutError,
 } from "../errors.ts";
-import { RUNTIME } from "../_runtime.ts";
+import { type DenoHttpClient, RUNTIME } from "../_runtime.ts";
 import { DeadlineQueue } from "./deadlines.ts";
 import type { BufferedResponseLike, Http1Fetch } from "./http1_fetch.ts";
 
@@ -425,7 +425,7 @@ const PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----";
 export function createCaHttpClient(
   caCerts: readonly string[] | undefined,
   name: string,
-): Deno.HttpClient | undefined {
+): DenoHttpClient | undefined {
   if (caCerts === undefined) return undefined;
   if (!Array.isArray(caCerts)) {
     throw new TypeError(
@@ -544,7 +544,7 @@ class RestClient implements AriRestClient {
   readonly #bytesHeaders: Readonly<Record<string, string>>;
   readonly #inflight = new Set<AbortController>();
   readonly #deadlines = new DeadlineQueue();
-  #httpClient: Deno.HttpClient | undefined;
+  #httpClient: DenoHttpClient | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #closedPromise: Promise<Error | undefined>;
   readonly #resolveClosed: (value: Error | undefined) => void;
@@ -606,7 +606,7 @@ class RestClient implements AriRestClient {
       : (input, init) => {
         const withClient: RequestInit & { client: Deno.HttpClient } = {
           ...init,
-          client: httpClient,
+          client: httpClient as Deno.HttpClient,
         };
         return baseFetch(input, withClient);
       };

@@ -36,6 +36,7 @@ import {
 } from "./events_socket.ts";
 import { createKindExecutor, type KindExecutor } from "./executor.ts";
 import { runtimeWebSocketFactory } from "./web_socket.ts";
+import type { DenoHttpClient } from "../_runtime.ts";
 import {
   type AriRestClient,
   createAriRestClient,
@@ -251,7 +252,7 @@ class NativeTransport implements AriTransport {
   readonly #closed = Promise.withResolvers<Error | undefined>();
   #stream: AriEventStream | undefined;
   /** Trusts `caCerts` for the events WebSocket; closed after the stream. */
-  #wsHttpClient: Deno.HttpClient | undefined;
+  #wsHttpClient: DenoHttpClient | undefined;
   #target = "";
   #node: string;
   #everConnected = false;

@@ -10,13 +10,13 @@
  * @module
  */
 
-import { RUNTIME, type RuntimeName } from "../_runtime.ts";
+import { type DenoHttpClient, RUNTIME, type RuntimeName } from "../_runtime.ts";
 import type { WebSocketFactory, WebSocketLike } from "./events_socket.ts";
 
 /** Options of {@linkcode runtimeWebSocketFactory}. */
 export interface RuntimeWebSocketOptions {
   /** Deno only: the HTTP client that trusts `caCerts`. */
-  httpClient?: Deno.HttpClient;
+  httpClient?: DenoHttpClient;
   /** The runtime (tests). @default {the detected runtime} */
   runtime?: RuntimeName;
   /** The `WebSocket` class (tests). @default {globalThis.WebSocket} */
@@ -25,7 +25,7 @@ export interface RuntimeWebSocketOptions {
 
 type HeaderWebSocket = new (
   url: string,
-  init: { headers: Record<string, string>; client?: Deno.HttpClient },
+  init: { headers: Record<string, string>; client?: DenoHttpClient },
 ) => WebSocketLike;
 
 /**

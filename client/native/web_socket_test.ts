@@ -35,7 +35,7 @@ Deno.test("runtimeWebSocketFactory() rejects a runtime without WebSocket with Ty
 });
 
 Deno.test("runtimeWebSocketFactory() refuses a CA HTTP client outside Deno with TypeError", () => {
-  const httpClient = {} as Deno.HttpClient;
+  const httpClient = { close() {} };
   for (const runtime of ["node", "bun"] as const) {
     assert.throws(
       () =>
