@@ -21,7 +21,6 @@ import type { BenchContext } from "../context.ts";
 import { REPO_ROOT } from "../proc.ts";
 import { rotate, type Scenario, type ScenarioOutput } from "../scenario.ts";
 import {
-  formatNumber,
   formatStat,
   renderTable,
   type RoundStat,
