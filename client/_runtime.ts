@@ -102,3 +102,53 @@ export interface DenoHttpClient {
   /** Releases the client's connections. */
   close(): void;
 }
+
+/** The oldest Node major version the client runs on. */
+export const MIN_NODE_MAJOR = 22;
+
+/**
+ * Says why the runtime described by `global` cannot run the client, or
+ * returns `undefined` when it can. Node before 22 lacks the global
+ * `WebSocket` and `Promise.withResolvers` the client relies on.
+ *
+ * @param global The global object to inspect.
+ * @returns The reason, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unsupportedRuntimeReason } from "./_runtime.ts";
+ *
+ * const node20 = { process: { versions: { node: "20.20.2" } } };
+ * assert.match(unsupportedRuntimeReason(node20) ?? "", /Node 22 or later/);
+ * assert.equal(unsupportedRuntimeReason(globalThis), undefined);
+ * ```
+ */
+export function unsupportedRuntimeReason(global: object): string | undefined {
+  if (detectRuntime(global) !== "node") return undefined;
+  const version = (global as { process?: { versions?: { node?: unknown } } })
+    .process?.versions?.node;
+  const major = typeof version === "string"
+    ? Number.parseInt(version, 10)
+    : NaN;
+  if (!(major < MIN_NODE_MAJOR)) return undefined;
+  return `Node ${version} is not supported: @ari-proxy/client needs Node ${MIN_NODE_MAJOR} or later (global WebSocket, Promise.withResolvers), Deno 2.9+ or Bun 1.4+`;
+}
+
+/**
+ * Throws when this runtime cannot run the client (see
+ * {@linkcode unsupportedRuntimeReason}); the transports call it first.
+ *
+ * @throws {RangeError} On Node before 22.
+ *
+ * @example
+ * ```ts
+ * import { assertSupportedRuntime } from "./_runtime.ts";
+ *
+ * assertSupportedRuntime(); // Deno 2.9: fine
+ * ```
+ */
+export function assertSupportedRuntime(): void {
+  const reason = unsupportedRuntimeReason(globalThis);
+  if (reason !== undefined) throw new RangeError(reason);
+}

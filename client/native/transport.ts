@@ -36,7 +36,7 @@ import {
 } from "./events_socket.ts";
 import { createKindExecutor, type KindExecutor } from "./executor.ts";
 import { runtimeWebSocketFactory } from "./web_socket.ts";
-import type { DenoHttpClient } from "../_runtime.ts";
+import { assertSupportedRuntime, type DenoHttpClient } from "../_runtime.ts";
 import {
   type AriRestClient,
   createAriRestClient,
@@ -539,7 +539,7 @@ class NativeTransport implements AriTransport {
  * @returns The connected transport; release it with `close()` or
  * `await using`.
  * @throws {TypeError} For missing or malformed options.
- * @throws {RangeError} For a timeout that is not a positive number.
+ * @throws {RangeError} For a timeout that is not a positive number, or on Node before 22.
  * @throws {AriHttpError} When `GET /asterisk/info` fails (e.g. 401).
  * @throws {ConnectionError} When ARI cannot be reached.
  * @throws {TimeoutError} When ARI or its WebSocket does not answer in time.
@@ -569,6 +569,7 @@ class NativeTransport implements AriTransport {
 export async function createNativeTransport(
   options: NativeTransportOptions,
 ): Promise<AriTransport> {
+  assertSupportedRuntime();
   if (typeof options !== "object" || options === null) {
     throw new TypeError("Cannot create native transport: options are required");
   }

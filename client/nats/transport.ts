@@ -24,6 +24,7 @@ import type {
   Status,
 } from "@nats-io/nats-core";
 import { connectForRuntime } from "./connect.ts";
+import { assertSupportedRuntime } from "../_runtime.ts";
 import {
   ClosedConnectionError,
   ConnectionError,
@@ -664,7 +665,7 @@ const CONNECTION_FIELDS = [
  * @returns The transport; close it with `close()`, `drain()` or `await using`.
  * @throws {TypeError} When options conflict (`connection` with `servers` or
  * connection options) or `dialog` is not one subject token.
- * @throws {RangeError} When a duration or count is out of range.
+ * @throws {RangeError} When a duration or count is out of range, or on Node before 22.
  * @throws {ConnectionError} When NATS cannot be reached.
  *
  * @example Broadcast a list and use a child bound to a dialog
@@ -681,6 +682,7 @@ const CONNECTION_FIELDS = [
 export async function createNatsTransport(
   options?: NatsTransportOptions,
 ): Promise<NatsAriTransport> {
+  assertSupportedRuntime();
   const opts: NatsTransportOptions = { ...options };
   const {
     servers,
