@@ -23,6 +23,7 @@ import {
   redactConfig,
 } from "./lib/config.ts";
 import { setupLogging } from "./lib/logging.ts";
+import { commandsHelp, isCommand, runCommand } from "./lib/cli/mod.ts";
 import { type ProxyOptions, startProxy } from "./lib/server.ts";
 
 /** The proxy's version, from `deno.json`. */
@@ -83,6 +84,8 @@ function readTextFile(path: string): string | undefined {
  * ```
  */
 export async function main(args: string[]): Promise<number> {
+  // Operator commands: ari-proxy cluster | events | request (lib/cli/).
+  if (isCommand(args[0])) return await runCommand(args[0], args.slice(1));
   const isTerminal = Deno.stderr.isTerminal();
   const result = await loadConfig({
     args,
@@ -94,7 +97,9 @@ export async function main(args: string[]): Promise<number> {
   const encoder = new TextEncoder();
   switch (result.type) {
     case "help":
-      await Deno.stdout.write(encoder.encode(helpText(VERSION) + "\n"));
+      await Deno.stdout.write(
+        encoder.encode(helpText(VERSION) + "\n\n" + commandsHelp() + "\n"),
+      );
       return 0;
     case "version":
       await Deno.stdout.write(encoder.encode(VERSION + "\n"));

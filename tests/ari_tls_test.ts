@@ -12,6 +12,7 @@ import { ConnectionError } from "../client/errors.ts";
 import { createAriRestClient } from "../client/native/rest.ts";
 import { createNativeTransport } from "../client/native/transport.ts";
 import type { ProxiedEvent } from "../client/protocol/types.ts";
+import { startNats, startProxyProcess } from "./harness/mod.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const TLS_CLIENT = new URL("testdata/tls_client.ts", import.meta.url);
@@ -403,6 +404,39 @@ Deno.test("createNativeTransport() reaches https and wss ARI when DENO_CERT name
   await using ari = startTlsAri(pki);
   const run = await runTlsClient(ari.url, [], { DENO_CERT: pki.caPath });
   assertTransportResult(ari, run);
+});
+
+Deno.test("deno task start reaches https and wss ARI with DENO_CERT, as README.md shows it", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const command = readme.match(/```sh\n(DENO_CERT=[\s\S]*?)```/)?.[1]
+    ?.replace(/\\\n\s*/g, "").trim();
+  assert.ok(command, "README.md shows the DENO_CERT command");
+  const words = command.split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_]+=/.test(words[0]!)) {
+    const [name, ...value] = words.shift()!.split("=");
+    env[name!] = value.join("=");
+  }
+  assert.deepEqual(words, ["deno", "task", "start"]);
+  assert.match(env.ARI_HTTP_URL!, /^https:\/\//);
+  assert.match(env.ARI_WEBSOCKET_URL!, /^wss:\/\//);
+  await using pki = await createPki();
+  await using ari = startTlsAri(pki);
+  await using nats = await startNats();
+  // The README's Asterisk ("pbx", its CA file, its credentials) is the fake.
+  const origin = new URL(ari.url).host;
+  await using _proxy = await startProxyProcess({
+    application: env.ARI_APPLICATION!,
+    httpUrl: env.ARI_HTTP_URL!.replace(/\/\/[^/]+/, `//${origin}`),
+    websocketUrl: env.ARI_WEBSOCKET_URL!.replace(/\/\/[^/]+/, `//${origin}`),
+    username: USERNAME,
+    password: PASSWORD,
+    natsUrl: nats.url,
+    node: ENTITY_ID,
+    env: { DENO_CERT: pki.caPath },
+  });
+  assert.ok(ari.sockets.some((q) => q.includes(`app=${env.ARI_APPLICATION}`)));
+  assert.ok(ari.calls.some((c) => c.startsWith("GET /ari/asterisk/info")));
 });
 
 Deno.test("createNativeTransport() fails with ConnectionError in a Deno that does not trust the CA", async () => {

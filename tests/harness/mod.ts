@@ -1,19 +1,15 @@
 /**
  * Test harness: real components for integration tests.
  *
+ * The start-up code lives in `tools/stack/` (shared with `deno task demo`
+ * and the benchmarks); this module re-exports it for the tests.
+ *
  * - {@linkcode startNats} / {@linkcode startNatsCluster}: nats-server (or a
  *   routed cluster) on free loopback ports, each in its own temp dir.
  * - {@linkcode startAsterisk}: a real Asterisk 22 with ARI, run unchrooted
- *   from the sid root built by `scripts/provision-asterisk.sh`; several can
- *   run at once, each with its own port and entity id. With env
- *   `ARI_TEST_URL` set it returns a handle to that Asterisk instead.
+ *   from the sid root built by `scripts/provision-asterisk.sh`.
+ * - {@linkcode startProxyProcess}: the proxy process, as `deno task start`.
  * - {@linkcode freePort} and {@linkcode waitFor}: small utilities.
- *
- * Everything that starts a process is released with `await using` (or
- * `close()`): the process is ended by its pid, its exit status awaited and its
- * temp dir removed, so Deno's resource sanitizers stay green. A component
- * that cannot be provided makes the start function throw an error that says
- * what is missing and how to provide it; nothing is skipped.
  *
  * @example NATS and Asterisk together
  * ```ts ignore
@@ -30,16 +26,24 @@
 export {
   asteriskRoot,
   DEFAULT_ASTERISK_ROOT,
+  freePort,
   randomEntityId,
   startAsterisk,
-} from "./asterisk.ts";
-export { startNats, startNatsCluster } from "./nats.ts";
-export { freePort, waitFor } from "./utils.ts";
+  startNats,
+  startNatsCluster,
+  startProxyProcess,
+  startTaskCommand,
+  waitFor,
+} from "../../tools/stack/mod.ts";
 
 export type {
   AsteriskInstance,
+  NatsNode,
+  NatsServer,
+  ProxyProcess,
   RestartAsteriskOptions,
   StartAsteriskOptions,
-} from "./asterisk.ts";
-export type { NatsNode, NatsServer, StartNatsOptions } from "./nats.ts";
-export type { WaitForOptions } from "./utils.ts";
+  StartNatsOptions,
+  StartProxyProcessOptions,
+  WaitForOptions,
+} from "../../tools/stack/mod.ts";

@@ -44,6 +44,8 @@ export interface ManagedProcess {
 export interface SpawnOptions {
   cwd?: string;
   env?: Record<string, string>;
+  /** Start from an empty environment (only `env`). */
+  clearEnv?: boolean;
   /** Size of the kept output tail in characters. */
   tailSize?: number;
 }
@@ -71,26 +73,33 @@ export function findExecutable(name: string): string | undefined {
   return undefined;
 }
 
-let setpriv: string | null | undefined;
+let prefix: string[] | undefined;
 
 /**
  * `setpriv --pdeathsig KILL --` when util-linux's setpriv exists: the child
- * then dies with the test process even when that is killed (no orphaned
- * nats-server or Asterisk after a Ctrl-C or a CI timeout).
+ * then dies with the starting process even when that is killed (no orphaned
+ * nats-server or Asterisk after a CI timeout). Then `setsid` when it exists:
+ * the child runs in its own session, so a Ctrl-C in the terminal reaches
+ * only the starting process, which ends its children in order.
  */
-function deathSignalPrefix(): string[] {
-  if (setpriv === undefined) {
-    setpriv = Deno.build.os === "linux"
-      ? findExecutable("setpriv") ?? null
-      : null;
+function processPrefix(): string[] {
+  if (prefix === undefined) {
+    prefix = [];
+    if (Deno.build.os === "linux") {
+      const setpriv = findExecutable("setpriv");
+      if (setpriv) prefix.push(setpriv, "--pdeathsig", "KILL", "--");
+      const setsid = findExecutable("setsid");
+      if (setsid) prefix.push(setsid);
+    }
   }
-  return setpriv ? [setpriv, "--pdeathsig", "KILL", "--"] : [];
+  return prefix;
 }
 
 /**
  * Spawns `command` (an absolute path; see {@linkcode findExecutable}) with
  * stdin closed and stdout/stderr drained in the background (so the child never
- * blocks on a full pipe). On Linux the child gets a parent-death signal.
+ * blocks on a full pipe). On Linux the child gets a parent-death signal and
+ * its own session.
  *
  * @throws {Deno.errors.NotFound} When `command` (or setpriv) does not exist.
  */
@@ -99,9 +108,9 @@ export function spawnProcess(
   args: string[],
   options?: SpawnOptions,
 ): ManagedProcess {
-  const { cwd, env, tailSize = 64 * 1024 } = options ?? {};
+  const { cwd, env, clearEnv = false, tailSize = 64 * 1024 } = options ?? {};
   const [program, ...programArgs] = [
-    ...deathSignalPrefix(),
+    ...processPrefix(),
     command,
     ...args,
   ] as [string, ...string[]];
@@ -109,6 +118,7 @@ export function spawnProcess(
     args: programArgs,
     ...(cwd === undefined ? {} : { cwd }),
     ...(env === undefined ? {} : { env }),
+    clearEnv,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -91,6 +91,12 @@ export interface StartAsteriskOptions {
    * @default {true}
    */
   allowExternal?: boolean;
+  /**
+   * Receives progress lines while a missing root is being provisioned (the
+   * provisioning script's own lines, as they come). Without it the script's
+   * output is collected and shown only when provisioning fails.
+   */
+  onProgress?: (line: string) => void;
 }
 
 /** Options for {@linkcode AsteriskInstance.restart}. */
@@ -256,6 +262,7 @@ export async function startAsterisk(
     dialplan = "",
     timeout = 30_000,
     root = asteriskRoot(),
+    onProgress,
   } = options ?? {};
   validateEntityId(entityId);
   if (
@@ -269,7 +276,7 @@ export async function startAsterisk(
   if (!/^[A-Za-z0-9_.-]+$/.test(app)) {
     throw new RangeError(`Invalid option "app": "${app}"`);
   }
-  await ensureRoot(root);
+  await ensureRoot(root, onProgress);
   const { loader, triple } = rootLayout(root);
   const dir = await Deno.makeTempDir({ prefix: "ari-asterisk-" });
   const instance = new LocalAsterisk({
@@ -353,7 +360,10 @@ function provisionScript(): string {
   );
 }
 
-async function ensureRoot(root: string): Promise<void> {
+async function ensureRoot(
+  root: string,
+  onProgress: ((line: string) => void) | undefined,
+): Promise<void> {
   if (Deno.build.os !== "linux") {
     throw new Error(
       `Cannot start Asterisk on "${Deno.build.os}": the harness runs the Debian root's binaries (Linux only); ` +
@@ -364,14 +374,17 @@ async function ensureRoot(root: string): Promise<void> {
   if (await exists(`${root}/${ROOT_MARKER}`) && await exists(loader)) return;
   let pending = provisioning.get(root);
   if (!pending) {
-    pending = provision(root);
+    pending = provision(root, onProgress);
     provisioning.set(root, pending);
     pending.catch(() => provisioning.delete(root));
   }
   await pending;
 }
 
-async function provision(root: string): Promise<void> {
+async function provision(
+  root: string,
+  onProgress: ((line: string) => void) | undefined,
+): Promise<void> {
   const script = provisionScript();
   const howTo =
     `build it with \`sudo ${script}\` (about 70 s; needs debootstrap, ` +
@@ -382,21 +395,46 @@ async function provision(root: string): Promise<void> {
       `Asterisk root missing or unfinished at "${root}": ${howTo}`,
     );
   }
-  // deno-lint-ignore no-console
-  console.error(
-    `harness: Asterisk root missing at ${root}; running ${script} (about 70 s)`,
+  const report = onProgress ?? ((line: string) => {
+    // deno-lint-ignore no-console
+    console.error(line);
+  });
+  report(
+    `Asterisk root missing at ${root}; running ${script} (about 70 s)`,
   );
-  const { code, stdout, stderr } = await new Deno.Command("bash", {
+  const child = new Deno.Command("bash", {
     args: [script],
     env: { ARI_PROXY_ASTERISK_ROOT: root },
     stdin: "null",
-  }).output();
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  async function pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let pending = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      pending += chunk;
+      const parts = pending.split("\n");
+      pending = parts.pop() ?? "";
+      for (const line of parts) {
+        lines.push(line);
+        if (onProgress) onProgress(line);
+      }
+    }
+    if (pending) {
+      lines.push(pending);
+      if (onProgress) onProgress(pending);
+    }
+  }
+  const [{ code }] = await Promise.all([
+    child.status,
+    pump(child.stdout),
+    pump(child.stderr),
+  ]);
   if (code !== 0 || !await exists(`${root}/${ROOT_MARKER}`)) {
-    const output = new TextDecoder().decode(stdout) +
-      new TextDecoder().decode(stderr);
     throw new Error(
       `Asterisk root missing at "${root}" and provisioning failed (exit code ${code}): ${howTo}\n` +
-        `provision-asterisk.sh output (tail):\n${tailLines(output)}`,
+        `provision-asterisk.sh output (tail):\n${tailLines(lines.join("\n"))}`,
     );
   }
 }
