@@ -32,6 +32,7 @@ import { eventsStream } from "./scenarios/event_stream.ts";
 import { requestOverhead } from "./scenarios/request_overhead.ts";
 import { metricsOverhead } from "./scenarios/metrics_overhead.ts";
 import { resources } from "./scenarios/resources.ts";
+import { runtimesScenario } from "./scenarios/runtimes.ts";
 import { evaluateTargets, type TargetResult } from "./targets.ts";
 import { renderTable } from "./stats.ts";
 
@@ -46,6 +47,7 @@ export const SCENARIOS: readonly Scenario[] = [
   resources,
   metricsOverhead,
   ariPaths,
+  runtimesScenario,
 ];
 
 /** Version of the result file layout. */

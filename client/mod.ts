@@ -6,6 +6,12 @@
  * staged creation, and typed events (`client.events()`, `client.on()`,
  * `handle.once()`); durations are milliseconds.
  *
+ * Runs on Deno 2.9+ (`deno add jsr:@ari-proxy/client`), Node 22+
+ * (`npx jsr add @ari-proxy/client`) and Bun 1.4+
+ * (`bunx jsr add @ari-proxy/client`), with both transports; the package
+ * README has a first program per runtime. Deno-only: the `caCerts` option of
+ * {@linkcode connectNative} (on Node and Bun, set `NODE_EXTRA_CA_CERTS`).
+ *
  * @example Answer a call, play a greeting, hang up
  * ```ts ignore live
  * import { connectNative } from "@ari-proxy/client";

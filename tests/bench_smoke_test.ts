@@ -86,6 +86,7 @@ Deno.test("bench/run.ts main() --quick writes a result file with every scenario"
         "cluster_list",
         "resources",
         "ari_paths",
+        "runtimes",
       ]
     ) {
       const entry = file.scenarios[id];
@@ -208,6 +209,20 @@ Deno.test("bench/run.ts main() --quick writes a result file with every scenario"
       assertNumber(res[f], `resources.${f}`);
     }
     assertNumber(res.leak.endRssBytes, "resources.leak.endRssBytes");
+
+    const runtimes = s.runtimes.result.runtimes;
+    const labels = Object.keys(runtimes);
+    assert.ok(labels.some((l) => l.startsWith("deno ")), `runtimes: ${labels}`);
+    assert.ok(labels.some((l) => l.startsWith("node ")), `runtimes: ${labels}`);
+    assert.ok(labels.some((l) => l.startsWith("bun ")), `runtimes: ${labels}`);
+    for (const label of labels) {
+      for (const mode of ["native", "nats"]) {
+        const f = runtimes[label][mode];
+        assertStat(f?.p50Us, `runtimes ${label} ${mode} p50Us`);
+        assertStat(f?.eventsPerSec, `runtimes ${label} ${mode} eventsPerSec`);
+        assertNumber(f?.eventsLost, `runtimes ${label} ${mode} eventsLost`);
+      }
+    }
 
     assert.ok(Array.isArray(file.targets) && file.targets.length >= 6);
     for (const t of file.targets) {

@@ -24,9 +24,9 @@
  * @module
  */
 
-import assert from "node:assert/strict";
-import type { AriClient, ChannelHandle, Key } from "../client/mod.ts";
+import type { AriClient } from "../client/mod.ts";
 import { RemoteError } from "../client/mod.ts";
+import { runContractFlow } from "./contract_flow.ts";
 
 /** What a contract target provides. */
 export interface ContractTarget {
@@ -48,27 +48,6 @@ export interface ContractSuiteOptions {
   ignore?: boolean;
 }
 
-/** Waits for the first item of `stream` accepted by `match`. */
-async function first<T>(
-  stream: AsyncIterable<T>,
-  match: (item: T) => boolean,
-): Promise<T> {
-  for await (const item of stream) {
-    if (match(item)) return item;
-  }
-  throw new Error("Cannot find the expected event: the stream ended");
-}
-
-/** Marks a promise handled (it is awaited later, maybe never if a step fails first). */
-function later<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {});
-  return promise;
-}
-
-function ids(keys: Key[]): string[] {
-  return keys.map((k) => k.id ?? "");
-}
-
 /**
  * Registers the call-control contract test for one transport.
  *
@@ -82,240 +61,19 @@ export function runContractSuite(
   options: ContractSuiteOptions = {},
 ): void {
   const { eventTimeout = 20_000, ignore = false } = options;
-  const wait = { timeout: eventTimeout };
 
   Deno.test({
     name: `AriClient (${name}) passes the call-control contract`,
     ignore,
     async fn(t) {
       const target = await makeClient();
-      const { client } = target;
-      const run = crypto.randomUUID().slice(0, 8);
-      const cleanup: (() => Promise<unknown>)[] = [];
-      let channel!: ChannelHandle;
-      let second!: ChannelHandle;
       try {
-        await t.step("asterisk.info() names the node", async () => {
-          const info = await client.asterisk.info({ only: ["system"] });
-          assert.ok(info.system?.entity_id, "system.entity_id is set");
+        await runContractFlow(target.client, {
+          step: (stepName, fn) => t.step(stepName, fn),
+          eventTimeout,
+          RemoteError,
         });
-
-        await t.step(
-          "originate: StasisStart on the client stream and the handle",
-          async () => {
-            const starts = client.events("StasisStart", { bufferSize: 100 });
-            try {
-              const staged = await client.channels.stageOriginate({
-                endpoint: "Local/100@default",
-                channelId: `contract-${run}-a`,
-                app: client.application,
-              });
-              channel = staged.handle;
-              cleanup.push(() => channel.hangup());
-              const onHandle = later(channel.once("StasisStart", wait));
-              assert.equal((await staged.exec()).id, `contract-${run}-a`);
-              const event = await onHandle;
-              assert.equal(event.channel.id, channel.id);
-              const seen = await first(
-                starts,
-                (e) => e.channel.id === channel.id,
-              );
-              assert.equal(seen.application, client.application);
-              assert.ok(channel.key.node, "the channel key names its node");
-            } finally {
-              starts.close();
-            }
-          },
-        );
-
-        await t.step("answer, then data() reports the channel Up", async () => {
-          await channel.answer();
-          const data = await channel.data();
-          assert.equal(data.id, channel.id);
-          assert.equal(data.state, "Up");
-          assert.equal(data.key.id, channel.id);
-        });
-
-        await t.step(
-          "play sound:hello-world and await PlaybackFinished on the channel",
-          async () => {
-            const started = later(channel.once("PlaybackStarted", wait));
-            const finished = later(channel.once("PlaybackFinished", wait));
-            const playback = await channel.play("sound:hello-world");
-            assert.equal((await started).playback.id, playback.id);
-            const done = await finished;
-            assert.equal(done.playback.id, playback.id);
-            assert.equal(done.playback.target_uri, `channel:${channel.id}`);
-          },
-        );
-
-        await t.step(
-          "bridge: create, add two channels, list, remove, destroy",
-          async () => {
-            const secondStart = later(client.once("StasisStart", wait));
-            second = await client.channels.originate({
-              endpoint: "Local/100@default",
-              channelId: `contract-${run}-b`,
-              app: client.application,
-            });
-            cleanup.push(() => second.hangup());
-            assert.equal((await secondStart).channel.id, second.id);
-            await second.answer();
-
-            const bridge = await client.bridges.create({
-              bridgeId: `contract-${run}-br`,
-              type: "mixing",
-              name: "contract",
-            });
-            cleanup.push(() => bridge.delete());
-            // Asterisk tells an app about a bridge only while subscribed to it
-            // (joining channels subscribe it, leaving ones unsubscribe it).
-            await client.applications.handle(client.application).subscribe(
-              bridge,
-            );
-            const entered = bridge.events("ChannelEnteredBridge");
-            await bridge.addChannel(channel);
-            await bridge.addChannel(second.id);
-            const inside = new Set<string>();
-            for await (const event of entered) {
-              if (event.channel) inside.add(event.channel.id);
-              if (inside.size === 2) break;
-            }
-            assert.deepEqual(
-              [...inside].sort(),
-              [channel.id, second.id].sort(),
-            );
-            assert.ok(ids(await client.bridges.list()).includes(bridge.id));
-            assert.deepEqual(
-              (await bridge.data()).channels.sort(),
-              [channel.id, second.id].sort(),
-            );
-
-            const left = later(channel.once("ChannelLeftBridge", wait));
-            await bridge.removeChannel(channel);
-            assert.equal((await left).bridge.id, bridge.id);
-            // Deleting the bridge ejects the channel still in it.
-            const ejected = later(second.once("ChannelLeftBridge", wait));
-            const destroyed = later(bridge.once("BridgeDestroyed", wait));
-            await bridge.delete();
-            cleanup.pop();
-            assert.equal((await ejected).bridge.id, bridge.id);
-            assert.equal((await destroyed).bridge.id, bridge.id);
-            assert.ok(!ids(await client.bridges.list()).includes(bridge.id));
-          },
-        );
-
-        await t.step(
-          "record, stop, list, copy, download and delete the recording",
-          async () => {
-            const name = `contract-${run}-rec`;
-            // Staged, so RecordingStarted cannot fire before we listen.
-            const staged = await channel.stageRecord({
-              name,
-              format: "wav",
-              maxDuration: 10_000,
-              ifExists: "overwrite",
-            });
-            const live = staged.handle;
-            assert.equal(live.id, name);
-            const started = later(live.once("RecordingStarted", wait));
-            await staged.exec();
-            await started;
-            const finished = later(live.once("RecordingFinished", wait));
-            await live.stop();
-            assert.equal((await finished).recording.name, name);
-
-            const stored = live.stored();
-            cleanup.push(() => stored.delete());
-            assert.ok(ids(await client.storedRecordings.list()).includes(name));
-            assert.equal((await stored.data()).format, "wav");
-            const copy = await stored.copy(`${name}-copy`);
-            cleanup.push(() => copy.delete());
-            assert.equal(copy.id, `${name}-copy`);
-            const bytes = await copy.download();
-            assert.equal(
-              new TextDecoder().decode(bytes.subarray(0, 4)),
-              "RIFF",
-            );
-            await copy.delete();
-            await stored.delete();
-            cleanup.splice(-2);
-            const left = ids(await client.storedRecordings.list());
-            assert.ok(!left.includes(name) && !left.includes(`${name}-copy`));
-          },
-        );
-
-        await t.step("channel and global variables", async () => {
-          await channel.variables.set("CONTRACT_VAR", run);
-          assert.equal(await channel.variables.get("CONTRACT_VAR"), run);
-          await client.asterisk.variables.set("CONTRACT_GLOBAL", run);
-          assert.equal(
-            await client.asterisk.variables.get("CONTRACT_GLOBAL"),
-            run,
-          );
-        });
-
-        await t.step("device state update, get, data, delete", async () => {
-          const name = `Stasis:contract-${run}`;
-          await client.deviceStates.handle(name).update("BUSY");
-          const device = await client.deviceStates.get(name);
-          assert.equal((await device.data()).state, "BUSY");
-          assert.ok(ids(await client.deviceStates.list()).includes(name));
-          await device.delete();
-        });
-
-        await t.step(
-          "mailbox update, data, delete (when Asterisk has mailboxes)",
-          async () => {
-            const mailbox = client.mailboxes.handle(`contract-${run}`);
-            try {
-              await mailbox.update({ oldMessages: 1, newMessages: 2 });
-            } catch (error) {
-              // This Asterisk build may lack res_ari_mailboxes: a typed remote failure.
-              assert.ok(
-                error instanceof RemoteError,
-                `expected RemoteError, got ${error}`,
-              );
-              return;
-            }
-            const data = await mailbox.data();
-            assert.deepEqual([data.old_messages, data.new_messages], [1, 2]);
-            await mailbox.delete();
-          },
-        );
-
-        await t.step("list sounds, modules and endpoints", async () => {
-          const sounds = await client.sounds.list({ lang: "en" });
-          assert.ok(sounds.length > 0, "some sounds");
-          const hello = await client.sounds.data("hello-world");
-          assert.equal(hello.id, "hello-world");
-          const modules = ids(await client.asterisk.modules.list());
-          assert.ok(
-            modules.includes("res_stasis.so"),
-            "res_stasis.so is listed",
-          );
-          assert.ok(Array.isArray(await client.endpoints.list()));
-        });
-
-        await t.step(
-          "hangup: StasisEnd and ChannelDestroyed on the handle",
-          async () => {
-            const ended = later(channel.once("StasisEnd", wait));
-            const destroyed = later(channel.once("ChannelDestroyed", wait));
-            await channel.hangup();
-            assert.equal((await ended).channel.id, channel.id);
-            assert.equal((await destroyed).channel.id, channel.id);
-            const secondGone = later(second.once("ChannelDestroyed", wait));
-            await second.hangup();
-            await secondGone;
-            cleanup.length = 0;
-            assert.ok(!ids(await client.channels.list()).includes(channel.id));
-          },
-        );
       } finally {
-        for (const undo of cleanup.reverse()) {
-          await undo().catch(() => {});
-        }
         await target.close();
       }
     },

@@ -17,6 +17,7 @@ import {
   ProtocolError,
   TimeoutError,
 } from "../errors.ts";
+import { type DenoHttpClient, RUNTIME } from "../_runtime.ts";
 import { DeadlineQueue } from "./deadlines.ts";
 import type { RestOverWebSocket, WsRestResponse } from "./rest_over_ws.ts";
 
@@ -438,8 +439,9 @@ const PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----";
  * @param name The option's name, for error messages.
  * @returns The client (close it when done), or `undefined` when `caCerts` is
  * `undefined` or empty.
- * @throws {TypeError} If it is not an array of PEM certificate texts, or
- * Deno cannot parse one.
+ * @throws {TypeError} If it is not an array of PEM certificate texts, if
+ * Deno cannot parse one, or on Node and Bun (a Deno-only option there:
+ * `NODE_EXTRA_CA_CERTS` does the job).
  *
  * @example A file path is not PEM text
  * ```ts
@@ -453,7 +455,7 @@ const PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----";
 export function createCaHttpClient(
   caCerts: readonly string[] | undefined,
   name: string,
-): Deno.HttpClient | undefined {
+): DenoHttpClient | undefined {
   if (caCerts === undefined) return undefined;
   if (!Array.isArray(caCerts)) {
     throw new TypeError(
@@ -472,6 +474,11 @@ export function createCaHttpClient(
       );
     }
   });
+  if (RUNTIME !== "deno") {
+    throw new TypeError(
+      `Cannot use ${name}: it needs Deno (Deno.createHttpClient); on ${RUNTIME} trust the CA process-wide instead with NODE_EXTRA_CA_CERTS=/path/to/ca.pem`,
+    );
+  }
   try {
     return Deno.createHttpClient({ caCerts: [...caCerts] });
   } catch (cause) {
@@ -575,7 +582,7 @@ class RestClient implements AriRestClient {
   readonly #bytesHeaders: Readonly<Record<string, string>>;
   readonly #inflight = new Set<AbortController>();
   readonly #deadlines = new DeadlineQueue();
-  #httpClient: Deno.HttpClient | undefined;
+  #httpClient: DenoHttpClient | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #ws: RestOverWebSocket | undefined;
   readonly #httpLimit: number;
@@ -646,7 +653,7 @@ class RestClient implements AriRestClient {
     this.#fetch = httpClient === undefined ? baseFetch : (input, init) => {
       const withClient: RequestInit & { client: Deno.HttpClient } = {
         ...init,
-        client: httpClient,
+        client: httpClient as Deno.HttpClient,
       };
       return baseFetch(input, withClient);
     };

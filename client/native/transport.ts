@@ -35,6 +35,8 @@ import {
   type WebSocketFactory,
 } from "./events_socket.ts";
 import { createKindExecutor, type KindExecutor } from "./executor.ts";
+import { runtimeWebSocketFactory } from "./web_socket.ts";
+import { assertSupportedRuntime, type DenoHttpClient } from "../_runtime.ts";
 import {
   type AriRestClient,
   createAriRestClient,
@@ -106,7 +108,7 @@ export interface NativeTransportOptions {
    * Creates the events WebSocket. A custom factory is used as is:
    * {@linkcode NativeTransportOptions.caCerts} do not apply to it.
    *
-   * @default {Deno's `WebSocket`}
+   * @default {the runtime's own `WebSocket` (Deno, Node 22+, Bun)}
    */
   webSocket?: WebSocketFactory;
   /**
@@ -272,7 +274,7 @@ class NativeTransport implements AriTransport {
   #stream: AriEventStream | undefined;
   readonly #requests: RestOverWebSocket | undefined;
   /** Trusts `caCerts` for the events WebSocket; closed after the stream. */
-  #wsHttpClient: Deno.HttpClient | undefined;
+  #wsHttpClient: DenoHttpClient | undefined;
   #target = "";
   #node: string;
   #everConnected = false;
@@ -320,11 +322,10 @@ class NativeTransport implements AriTransport {
       streamOptions.webSocket = options.webSocket;
     } else {
       const client = createCaHttpClient(options.caCerts, "caCerts");
-      if (client !== undefined) {
-        this.#wsHttpClient = client;
-        streamOptions.webSocket = (url, headers) =>
-          new WebSocket(url, { headers, client });
-      }
+      if (client !== undefined) this.#wsHttpClient = client;
+      streamOptions.webSocket = runtimeWebSocketFactory(
+        client !== undefined ? { httpClient: client } : {},
+      );
     }
     const stream = openAriEventStream(streamOptions);
     this.#stream = stream;
@@ -584,7 +585,7 @@ class NativeTransport implements AriTransport {
  * @returns The connected transport; release it with `close()` or
  * `await using`.
  * @throws {TypeError} For missing or malformed options.
- * @throws {RangeError} For a timeout that is not a positive number.
+ * @throws {RangeError} For a timeout that is not a positive number, or on Node before 22.
  * @throws {AriHttpError} When `GET /asterisk/info` fails (e.g. 401).
  * @throws {ConnectionError} When ARI cannot be reached.
  * @throws {TimeoutError} When ARI or its WebSocket does not answer in time.
@@ -614,6 +615,7 @@ class NativeTransport implements AriTransport {
 export async function createNativeTransport(
   options: NativeTransportOptions,
 ): Promise<AriTransport> {
+  assertSupportedRuntime();
   if (typeof options !== "object" || options === null) {
     throw new TypeError("Cannot create native transport: options are required");
   }

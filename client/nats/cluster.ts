@@ -36,6 +36,7 @@
  * @module
  */
 
+import { unrefTimer } from "../_runtime.ts";
 import { decodeAnnouncement } from "../protocol/codec.ts";
 import {
   announceSubject,
@@ -77,7 +78,7 @@ export const SYSTEM_CLOCK: Clock = Object.freeze({
   now: () => Date.now(),
   setTimeout(callback: () => void, delay: number): unknown {
     const id = setTimeout(callback, delay);
-    if (typeof Deno !== "undefined") Deno.unrefTimer(id);
+    unrefTimer(id);
     return id;
   },
   clearTimeout: (handle: unknown) => clearTimeout(handle as number),

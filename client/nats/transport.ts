@@ -23,7 +23,8 @@ import type {
   QueuedIterator,
   Status,
 } from "@nats-io/nats-core";
-import { connectNats } from "./deno_socket.ts";
+import { connectForRuntime } from "./connect.ts";
+import { assertSupportedRuntime } from "../_runtime.ts";
 import {
   ClosedConnectionError,
   ConnectionError,
@@ -732,7 +733,7 @@ const CONNECTION_FIELDS = [
  * @returns The transport; close it with `close()`, `drain()` or `await using`.
  * @throws {TypeError} When options conflict (`connection` with `servers` or
  * connection options) or `dialog` is not one subject token.
- * @throws {RangeError} When a duration or count is out of range.
+ * @throws {RangeError} When a duration or count is out of range, or on Node before 22.
  * @throws {ConnectionError} When NATS cannot be reached.
  *
  * @example Broadcast a list and use a child bound to a dialog
@@ -749,6 +750,7 @@ const CONNECTION_FIELDS = [
 export async function createNatsTransport(
   options?: NatsTransportOptions,
 ): Promise<NatsAriTransport> {
+  assertSupportedRuntime();
   const opts: NatsTransportOptions = { ...options };
   const {
     servers,
@@ -831,7 +833,7 @@ export async function createNatsTransport(
       natsOptions.reconnectDelayHandler = () => chosen.delay();
     }
     try {
-      nc = await connectNats(natsOptions);
+      nc = await connectForRuntime(natsOptions);
       // nats.js asks for a wait on the first connect too: outages start later.
       backoff?.reset();
     } catch (error) {
