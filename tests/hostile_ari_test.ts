@@ -24,7 +24,6 @@ import {
   openAriEventStream,
   type StreamStatus,
 } from "../client/native/events_socket.ts";
-import { createHttp1Fetch } from "../client/native/http1_fetch.ts";
 import { createAriRestClient, type FetchLike } from "../client/native/rest.ts";
 import { waitFor } from "./harness/mod.ts";
 
@@ -33,7 +32,6 @@ const encoder = new TextEncoder();
 /** The `fetch` implementations the proxy may use for ARI calls. */
 const FETCHES: Record<string, () => FetchLike | undefined> = {
   "Deno's fetch": () => undefined,
-  "HTTP/1.1 pool": () => createHttp1Fetch({ maxConnections: 4 }),
 };
 
 /** What the hostile server does for a path (after reading the request head). */
