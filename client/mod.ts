@@ -208,17 +208,21 @@ export async function connectNative(
  * ```
  *
  * @example Durable events: resume after a restart (proxies run with `--events.stream`)
- * ```ts ignore
+ * ```ts
  * import { connect, eventStreamInfo } from "./mod.ts";
  *
- * await using client = await connect({
- *   servers: "nats://127.0.0.1:4222",
- *   application: "billing",
- *   durable: { name: "billing", start: "all" },
- * });
- * client.on("ChannelDestroyed", async (event) => {
- *   console.log(eventStreamInfo(event)?.seq); // acknowledged after this handler
- * });
+ * // Needs proxies started with --events.stream (JetStream); call it to run.
+ * export async function runBilling(): Promise<void> {
+ *   await using client = await connect({
+ *     servers: "nats://127.0.0.1:4222",
+ *     application: "billing",
+ *     durable: { name: "billing", start: "all" },
+ *   });
+ *   client.on("ChannelDestroyed", (event) => {
+ *     console.log(eventStreamInfo(event)?.seq); // acknowledged after this handler
+ *   });
+ *   await client.closed();
+ * }
  * ```
  */
 export async function connect(

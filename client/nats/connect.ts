@@ -21,7 +21,7 @@ import { connectNats } from "./deno_socket.ts";
  * @throws {Error} nats.js' errors when no server can be reached.
  *
  * @example
- * ```ts ignore
+ * ```ts ignore live
  * import { connectForRuntime } from "./connect.ts";
  *
  * const nc = await connectForRuntime({ servers: "127.0.0.1:4222" });

@@ -23,17 +23,23 @@
  * application can make its handling idempotent by stream sequence.
  *
  * @example Resume where the last run stopped
- * ```ts ignore
- * import { connect } from "@ari-proxy/client";
+ * ```ts
+ * import { connect } from "../mod.ts";
  *
- * await using client = await connect({
- *   servers: "nats://127.0.0.1:4222",
- *   application: "billing",
- *   durable: { name: "billing", start: "all" },
- * });
- * client.on("ChannelDestroyed", async (event) => {
- *   await saveCdr(event); // acknowledged once this promise settles
- * });
+ * // Needs proxies started with --events.stream (JetStream); call it to run.
+ * export async function runBilling(
+ *   saveCdr: (event: unknown) => Promise<void>,
+ * ): Promise<void> {
+ *   await using client = await connect({
+ *     servers: "nats://127.0.0.1:4222",
+ *     application: "billing",
+ *     durable: { name: "billing", start: "all" },
+ *   });
+ *   client.on("ChannelDestroyed", async (event) => {
+ *     await saveCdr(event); // acknowledged once this promise settles
+ *   });
+ *   await client.closed();
+ * }
  * ```
  *
  * @module
@@ -302,18 +308,8 @@ export interface DurableSourceOptions {
 
 /**
  * One durable consumer feeding a set of sinks, acknowledging each event once
- * every sink has handled it.
- *
- * @example
- * ```ts ignore
- * const source = await DurableEventSource.open(nc, { name: "billing" }, {
- *   subject: "ari.event.billing.>",
- *   onStatus: console.log,
- * });
- * const stop = source.add((event) => console.log(event.jetstream));
- * stop();
- * await source.close();
- * ```
+ * every sink has handled it. Internal: applications use
+ * `connect({ durable })`.
  */
 /**
  * Lifetime of a pull request, in ms (the library's default is 30 s). The

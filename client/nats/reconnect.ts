@@ -68,11 +68,16 @@ export interface ReconnectBackoffOptions {
  * `reconnectDelayHandler`: {@linkcode ReconnectBackoff.delay} is the handler,
  * {@linkcode ReconnectBackoff.reset} is called when the connection is back.
  *
- * @example
- * ```ts ignore
- * import { connect } from "@nats-io/transport-node";
+ * @example The first waits of an outage are short
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ReconnectBackoff } from "./reconnect.ts";
+ *
  * const backoff = new ReconnectBackoff();
- * const nc = await connect({ reconnectDelayHandler: () => backoff.delay() });
+ * // nats.js: connect({ reconnectDelayHandler: () => backoff.delay() })
+ * const wait = backoff.delay();
+ * assert.ok(wait >= 100 && wait <= 200);
+ * backoff.reset();
  * ```
  */
 export class ReconnectBackoff {
