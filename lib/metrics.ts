@@ -14,6 +14,7 @@
  * @module
  */
 
+import type { EventStreamStats } from "./event_stream.ts";
 import { isKindName } from "../client/protocol/kinds.ts";
 import type { RequestClass } from "../client/protocol/kinds.ts";
 
@@ -176,6 +177,8 @@ export interface MetricsSnapshot {
   entityChanges: number;
   /** Event bytes waiting for NATS. */
   pendingEventBytes: number;
+  /** The JetStream event publisher's counters, when `--events.stream` is on. */
+  eventStream?: EventStreamStats;
 }
 
 /** The proxy's counters. Create with {@linkcode createProxyMetrics}. */
@@ -597,6 +600,65 @@ class Metrics implements ProxyMetrics {
           s.announcements[a] ?? 0
         }`,
       );
+    }
+    const stream = s.eventStream;
+    if (stream !== undefined) {
+      const label = `{stream="${escapeLabel(stream.stream)}"}`;
+      const streamFigures: [string, string, string, number][] = [
+        [
+          "stored_total",
+          "counter",
+          "Events the JetStream stream acknowledged as stored.",
+          stream.stored,
+        ],
+        [
+          "duplicates_total",
+          "counter",
+          "Acknowledgements that reported a duplicate (a retry of a stored event).",
+          stream.duplicates,
+        ],
+        [
+          "retries_total",
+          "counter",
+          "Event publishes to the stream retried.",
+          stream.retried,
+        ],
+        [
+          "fallback_events_total",
+          "counter",
+          "Events sent on core NATS only because the stream could not take them.",
+          stream.fallback,
+        ],
+        [
+          "fallback_episodes_total",
+          "counter",
+          "Times the proxy fell back from the stream to core NATS.",
+          stream.fallbackEpisodes,
+        ],
+        [
+          "in_flight",
+          "gauge",
+          "Stream publishes waiting for their acknowledgement.",
+          stream.inFlight,
+        ],
+        [
+          "queued",
+          "gauge",
+          "Events waiting for a slot in the acknowledgement window.",
+          stream.queued,
+        ],
+        [
+          "active",
+          "gauge",
+          "1 while events go to the stream, 0 while on the core NATS fallback.",
+          stream.mode === "stream" ? 1 : 0,
+        ],
+      ];
+      for (const [suffix, type, help, value] of streamFigures) {
+        const name = `ari_proxy_event_stream_${suffix}`;
+        head(name, type, help);
+        out.push(`${name}${label} ${formatNumber(value)}`);
+      }
     }
     const memory = Deno.memoryUsage();
     one(

@@ -129,3 +129,42 @@ Deno.test("outcomeOfCode() maps executor codes to outcomes", () => {
   assert.equal(outcomeOfCode("ariDown"), OUTCOME.ariDown);
   assert.equal(outcomeOfCode("aborted"), OUTCOME.error);
 });
+
+Deno.test("ProxyMetrics.render() shows the JetStream publisher's counters only when the stream is on", () => {
+  const metrics = createProxyMetrics({ applications: ["a"] });
+  assert.doesNotMatch(metrics.render(SNAPSHOT), /ari_proxy_event_stream_/);
+  const text = metrics.render({
+    ...SNAPSHOT,
+    eventStream: {
+      stream: "ARI_EVENTS",
+      mode: "fallback",
+      stored: 41,
+      duplicates: 2,
+      retried: 7,
+      fallback: 5,
+      fallbackEpisodes: 1,
+      inFlight: 3,
+      queued: 4,
+    },
+  });
+  const line = (name: string) =>
+    text.split("\n").find((l) => l.startsWith(`${name}{stream="ARI_EVENTS"} `));
+  assert.equal(
+    line("ari_proxy_event_stream_stored_total"),
+    'ari_proxy_event_stream_stored_total{stream="ARI_EVENTS"} 41',
+  );
+  assert.match(line("ari_proxy_event_stream_duplicates_total") ?? "", / 2$/);
+  assert.match(line("ari_proxy_event_stream_retries_total") ?? "", / 7$/);
+  assert.match(
+    line("ari_proxy_event_stream_fallback_events_total") ?? "",
+    / 5$/,
+  );
+  assert.match(
+    line("ari_proxy_event_stream_fallback_episodes_total") ?? "",
+    / 1$/,
+  );
+  assert.match(line("ari_proxy_event_stream_in_flight") ?? "", / 3$/);
+  assert.match(line("ari_proxy_event_stream_queued") ?? "", / 4$/);
+  assert.match(line("ari_proxy_event_stream_active") ?? "", / 0$/);
+  assert.match(text, /# TYPE ari_proxy_event_stream_stored_total counter/);
+});

@@ -805,6 +805,9 @@ class Proxy implements ProxyServer {
       announcements: this.#pinger.statsByApplication().map((a) => a.sent),
       entityChanges: stats.entityChanges,
       pendingEventBytes: stats.events.pendingBytes,
+      ...(stats.events.stream === undefined
+        ? {}
+        : { eventStream: stats.events.stream }),
     });
   }
 
