@@ -25,72 +25,21 @@ import { parseArgs } from "node:util";
 import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
 import { connectNats } from "../client/nats/deno_socket.ts";
 import { startNats } from "../tests/harness/mod.ts";
-
-async function openssl(cwd: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(new TextDecoder().decode(out.stderr));
-  }
-}
+import {
+  issueCertificate,
+  makeCertificateAuthority,
+} from "../tools/stack/pki.ts";
 
 async function makePki(dir: string): Promise<void> {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-  await openssl(dir, [
-    "req",
-    "-x509",
-    ...ec,
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=bench CA",
-  ]);
-  for (
-    const [name, ext] of [
-      ["server", "subjectAltName=IP:127.0.0.1\n"],
-      ["client", "extendedKeyUsage=clientAuth\n"],
-    ] as const
-  ) {
-    await Deno.writeTextFile(`${dir}/${name}.ext`, ext);
-    await openssl(dir, [
-      "req",
-      ...ec,
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${name}`,
-    ]);
-    await openssl(dir, [
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "2",
-      "-extfile",
-      `${name}.ext`,
-    ]);
-  }
+  await makeCertificateAuthority(dir, "ca", "/CN=bench CA");
+  await issueCertificate(dir, {
+    name: "server",
+    extensions: "subjectAltName=IP:127.0.0.1",
+  });
+  await issueCertificate(dir, {
+    name: "client",
+    extensions: "extendedKeyUsage=clientAuth",
+  });
 }
 
 function percentile(sorted: number[], p: number): number {

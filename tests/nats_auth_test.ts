@@ -38,6 +38,10 @@ import {
   startNats,
   waitFor,
 } from "./harness/mod.ts";
+import {
+  issueCertificate,
+  makeCertificateAuthority,
+} from "../tools/stack/pki.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const APP = "authtest";
@@ -168,107 +172,27 @@ async function runCase(
   assert.doesNotMatch(proxy.log(), /"level":"(ERROR|FATAL)"/);
 }
 
-async function openssl(cwd: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `Cannot run openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-}
-
 /** A CA, a server certificate for 127.0.0.1 and two client certificates. */
 async function makePki(dir: string): Promise<void> {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-  await openssl(dir, [
-    "req",
-    "-x509",
-    ...ec,
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=ari-proxy test CA",
-  ]);
+  await makeCertificateAuthority(dir);
   // A second CA whose client certificate the server must refuse.
-  await openssl(dir, [
-    "req",
-    "-x509",
-    ...ec,
-    "-nodes",
-    "-keyout",
-    "rogue-ca.key",
-    "-out",
-    "rogue-ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=rogue CA",
-  ]);
-  const sign = async (
-    name: string,
-    ca: string,
-    subject: string,
-    extensions: string,
-  ) => {
-    await Deno.writeTextFile(`${dir}/${name}.ext`, extensions);
-    await openssl(dir, [
-      "req",
-      ...ec,
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      subject,
-    ]);
-    await openssl(dir, [
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      `${ca}.pem`,
-      "-CAkey",
-      `${ca}.key`,
-      "-CAcreateserial",
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "2",
-      "-extfile",
-      `${name}.ext`,
-    ]);
-  };
-  await sign(
-    "server",
-    "ca",
-    "/CN=127.0.0.1",
-    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-  );
-  await sign(
-    "client",
-    "ca",
-    "/CN=ari-proxy",
-    "extendedKeyUsage=clientAuth\n",
-  );
-  await sign(
-    "rogue",
-    "rogue-ca",
-    "/CN=ari-proxy",
-    "extendedKeyUsage=clientAuth\n",
-  );
+  await makeCertificateAuthority(dir, "rogue-ca", "/CN=rogue CA");
+  await issueCertificate(dir, {
+    name: "server",
+    subject: "/CN=127.0.0.1",
+    extensions: "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth",
+  });
+  await issueCertificate(dir, {
+    name: "client",
+    subject: "/CN=ari-proxy",
+    extensions: "extendedKeyUsage=clientAuth",
+  });
+  await issueCertificate(dir, {
+    name: "rogue",
+    ca: "rogue-ca",
+    subject: "/CN=ari-proxy",
+    extensions: "extendedKeyUsage=clientAuth",
+  });
 }
 
 Deno.test({

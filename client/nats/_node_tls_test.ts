@@ -2,75 +2,23 @@ import assert from "node:assert/strict";
 import { startNats } from "../../tests/harness/mod.ts";
 import { NodeTlsTransport } from "./_node_tls.ts";
 import { connectNats } from "./deno_socket.ts";
-
-async function openssl(cwd: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `Cannot run openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-}
+import {
+  issueCertificate,
+  makeCertificateAuthority,
+} from "../../tools/stack/pki.ts";
 
 /** A CA with a server certificate for 127.0.0.1 and a client certificate. */
 async function makePki(dir: string): Promise<void> {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-  await openssl(dir, [
-    "req",
-    "-x509",
-    ...ec,
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=test CA",
-  ]);
-  for (
-    const [name, subject, ext] of [
-      ["server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\n"],
-      ["client", "/CN=client", "extendedKeyUsage=clientAuth\n"],
-    ]
-  ) {
-    await Deno.writeTextFile(`${dir}/${name}.ext`, ext!);
-    await openssl(dir, [
-      "req",
-      ...ec,
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      subject!,
-    ]);
-    await openssl(dir, [
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "2",
-      "-extfile",
-      `${name}.ext`,
-    ]);
-  }
+  await makeCertificateAuthority(dir, "ca", "/CN=test CA");
+  await issueCertificate(dir, {
+    name: "server",
+    subject: "/CN=127.0.0.1",
+    extensions: "subjectAltName=IP:127.0.0.1",
+  });
+  await issueCertificate(dir, {
+    name: "client",
+    extensions: "extendedKeyUsage=clientAuth",
+  });
 }
 
 /** Stands in for a TLS alert that arrives before nats-core's handlers. */
